@@ -1,0 +1,267 @@
+"""``analyze``: the certified count and the explicit laws of a flow."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .algebra._laws import independent_subset
+from .algebra._lie import lie_rank
+from .algebra._modular import DEFAULT_PRIME
+from .errors import BudgetExceeded, FlowlawsError, InvalidArgument
+from .laws import Law
+from ._flows import check_flow, generator_family, generators_json, law_search
+from .models._model import Model
+
+__all__ = ["analyze", "Result", "SCHEMA"]
+
+SCHEMA = "flowlaws-certificate/1"
+DEFAULT_MAX_DEGREE = 4
+DEFAULT_MAX_DIM = 20_000
+
+
+def _word_json(word: tuple[int, ...]) -> Any:
+    return word[0] if len(word) == 1 else [word[0], _word_json(word[1:])]
+
+
+def _law_from_poly(h: dict, variables: tuple[str, ...]) -> Law:
+    terms = [(int(c), tuple(mono)) for mono, c in h.items()]
+    terms.sort(key=lambda t: ([v for v, _ in t[1]], [-e for _, e in t[1]]))
+    return Law(tuple(terms), variables)
+
+
+@dataclass
+class Result:
+    """What :func:`analyze` proved.
+
+    Attributes
+    ----------
+    count : int
+        The maximal number of independent laws: exact when ``complete``,
+        otherwise the proved upper bound (see ``bounds``).
+    dim : int
+        Dimension of the phase space.
+    rank : int
+        Certified lower bound of the trace dimension at the certificate's point.
+    laws : list of Law
+        Exact, independent laws (each checked as a polynomial identity).
+    bounds : (int, int)
+        ``(len(laws), dim - rank)``: proved lower and upper bounds of the count.
+    complete : bool
+        True when the bounds meet: the count is certified and the laws are complete.
+    certificate : dict
+        JSON-serialisable proof; re-check it with ``flowlaws.verify.check_certificate``.
+    """
+
+    model: Model
+    flow: str
+    dim: int
+    rank: int
+    laws: list[Law]
+    certificate: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        return (len(self.laws), self.dim - self.rank)
+
+    @property
+    def count(self) -> int:
+        return self.dim - self.rank
+
+    @property
+    def complete(self) -> bool:
+        return len(self.laws) == self.dim - self.rank
+
+    def to_sympy(self) -> list[Any]:
+        """The laws as SymPy expressions."""
+        return [law.to_sympy() for law in self.laws]
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable summary printed by ``flowlaws analyze --json``."""
+        return {
+            "model": self.model.name,
+            "flow": self.flow,
+            "count": self.count,
+            "dim": self.dim,
+            "rank": self.rank,
+            "complete": self.complete,
+            "bounds": list(self.bounds),
+            "laws": [str(law) for law in self.laws],
+            "notes": list(self.notes),
+            "timings": self.timings,
+        }
+
+    def save(self, path: str) -> None:
+        """Write the certificate as JSON."""
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.certificate, fh, indent=1)
+
+    def __str__(self) -> str:
+        lo, hi = self.bounds
+        head = (
+            f"{self.model.name} under {self.flow} flow: {self.count} independent conservation law(s), certified exact"
+            if self.complete
+            else f"{self.model.name} under {self.flow} flow: between {lo} and {hi} independent laws (not certified exact)"
+        )
+        lines = [head, f"  dim = {self.dim}, certified rank = {self.rank}"]
+        lines += [f"  {law}" for law in self.laws]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgument(f"{name}={value!r} (type={type(value).__name__}): expected an integer")
+    if value < minimum:
+        raise InvalidArgument(f"{name}={value}: must be at least {minimum}")
+    return int(value)
+
+
+def analyze(
+    model: Model,
+    *,
+    flow: str = "gradient",
+    tau: Any = None,
+    max_degree: int | None = None,
+    max_dim: int = DEFAULT_MAX_DIM,
+    max_monomials: int = 60_000,
+    seed: int = 0,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Result:
+    """Count, find and certify the conservation laws of a flow.
+
+    Parameters
+    ----------
+    model : Model
+        From :mod:`flowlaws.models`.
+    flow : {"gradient"}
+        The flow (momentum flows are a later addition).
+    tau : None
+        Damping of momentum flows; must be unset for gradient flow.
+    max_degree : int, optional
+        Largest degree of the law search (default 4); the search stops earlier
+        as soon as the laws found meet the proved upper bound.
+    max_dim : int
+        Budget: refuse models with more parameters.
+    max_monomials : int
+        Budget of unknown coefficients per degree of the law search.
+    seed : int
+        Seeds the point, the prime's generator combinations and the sampling.
+    progress : callable, optional
+        ``progress(stage, done, total)``.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    InvalidArgument
+        Not a model, unknown flow, bad options.
+    BudgetExceeded
+        More than ``max_dim`` parameters.
+
+    Examples
+    --------
+    >>> import flowlaws as fl
+    >>> res = fl.analyze(fl.models.mlp([2, 2, 1], activation="relu"))
+    >>> res.count, res.complete
+    (2, True)
+    >>> print(res.laws[0])
+    W1[0,0]^2 + W1[0,1]^2 - W2[0,0]^2
+    """
+    if not isinstance(model, Model):
+        raise InvalidArgument(
+            f"model={model!r} (type={type(model).__name__}): build one with flowlaws.models.mlp, "
+            "factorization, from_polynomials or parse"
+        )
+    flow = check_flow(flow, tau)
+    max_degree = DEFAULT_MAX_DEGREE if max_degree is None else _check_int("max_degree", max_degree, 1)
+    seed = _check_int("seed", seed, 0)
+    D = model.dim
+    if D > max_dim:
+        raise BudgetExceeded(f"{model.name} has D={D} parameters, over max_dim={max_dim}; pass a larger max_dim to try")
+    prime = DEFAULT_PRIME
+    rng = np.random.default_rng(seed)
+    point = rng.integers(1, prime, size=D, dtype=np.int64)
+    law_point = rng.integers(1, prime, size=D, dtype=np.int64)
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+
+    t0 = time.perf_counter()
+    family = generator_family(model, prime=prime, seed=seed)
+    search = law_search(model, family, prime=prime, max_monomials=max_monomials, seed=seed + 1)
+    timings["setup"] = time.perf_counter() - t0
+
+    polys: list = []
+    basis = None
+    rank_res = None
+    t_laws = t_rank = 0.0
+    for degree in range(1, max_degree + 1):
+        if search is not None:
+            t = time.perf_counter()
+            try:
+                new = search.laws_of_degree(degree)
+            except BudgetExceeded as err:
+                notes.append(f"law search stopped before degree {degree}: {err}")
+                search = None
+                new = []
+            kept, basis = independent_subset(new, law_point, prime, D, basis)
+            polys += kept
+            t_laws += time.perf_counter() - t
+            if progress is not None:
+                progress(f"laws of degree {degree}", len(polys), D)
+        if degree < min(2, max_degree) and search is not None:
+            continue
+        if rank_res is None or (rank_res.rank < D - len(polys) and not rank_res.saturated):
+            t = time.perf_counter()
+            rank_res = lie_rank(family, point, target=D - len(polys), progress=progress)
+            t_rank += time.perf_counter() - t
+        if rank_res.rank + len(polys) > D:
+            raise FlowlawsError(
+                f"internal inconsistency: rank {rank_res.rank} + {len(polys)} laws > D={D}; please report this"
+            )
+        if rank_res.rank + len(polys) == D or search is None:
+            break
+    timings["laws"] = t_laws
+    timings["rank"] = t_rank
+    if search is not None and search.rejected:
+        notes.append(f"{search.rejected} sampled candidate(s) failed the exact check and were dropped")
+    laws = [_law_from_poly(h, model.variables) for h in polys]
+    if rank_res.rank + len(laws) < D:
+        notes.append(
+            f"the count is between {len(laws)} and {D - rank_res.rank}: laws of degree <= {max_degree} "
+            f"do not reach the upper bound{'' if rank_res.saturated else ' and the bracket search stopped at its depth limit'}"
+        )
+    from . import __version__
+
+    lo, hi = len(laws), D - rank_res.rank
+    certificate = {
+        "schema": SCHEMA,
+        "library": {"name": "flowlaws", "version": __version__},
+        "dim": D,
+        "variables": list(model.variables),
+        "model": model.to_json(),
+        "flow": {"name": flow},
+        "generators": generators_json(model, seed),
+        "rank": {
+            "prime": prime,
+            "point": [int(v) for v in point],
+            "words": [_word_json(w) for w in rank_res.words],
+            "value": rank_res.rank,
+        },
+        "laws": [law.to_json() for law in laws],
+        "independence": {"prime": prime, "point": [int(v) for v in law_point], "value": len(laws)},
+        "bounds": {"lower": lo, "upper": hi},
+        "count": hi,
+        "complete": lo == hi,
+        "timings": {k: round(v, 6) for k, v in timings.items()},
+    }
+    return Result(model=model, flow=flow, dim=D, rank=rank_res.rank, laws=laws, certificate=certificate,
+                  timings=timings, notes=notes)

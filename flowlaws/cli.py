@@ -1,0 +1,172 @@
+"""The ``flowlaws`` command line.
+
+Every user error prints one line on stderr and exits with status 2 (``--debug``
+shows the traceback). ``--json`` output is one JSON object per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Sequence
+
+__all__ = ["main"]
+
+DEMO_SPEC = "relu:3x4x3"
+
+
+class _Progress:
+    """A one-line progress display on stderr (silent when stderr is not a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bar = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="dim", leave=False, file=sys.stderr)
+        self.bar.total = total
+        self.bar.set_description(stage)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _model(spec: str):
+    from .models import parse
+
+    return parse(spec)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from ._analyze import analyze
+
+    model = _model(args.spec)
+    progress = _Progress(not args.json and not args.quiet)
+    try:
+        res = analyze(model, flow=args.flow, tau=args.tau, max_degree=args.max_degree, progress=progress)
+    finally:
+        progress.close()
+    if args.certificate:
+        res.save(args.certificate)
+    if args.json:
+        print(json.dumps(res.to_json(), indent=1))
+    else:
+        print(res)
+        if args.certificate:
+            print(f"certificate written to {args.certificate}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from . import load
+    from .errors import CertificateError
+    from .verify import check_certificate
+
+    failed = 0
+    for path in args.certificates:
+        t = time.perf_counter()
+        try:
+            report = check_certificate(load(path))
+        except CertificateError as err:
+            failed += 1
+            print(f"{path}: NOT PROVED {err}", file=sys.stderr)
+            continue
+        proved = report.get("proved", {}) if isinstance(report, dict) else {}
+        lo, hi = proved.get("lower_bound"), proved.get("upper_bound")
+        verdict = f"exactly {hi} laws" if lo == hi else f"between {lo} and {hi} laws"
+        print(f"{path}: certificate verified: {verdict} ({time.perf_counter() - t:.2f} s)")
+    return 2 if failed else 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ._analyze import analyze
+    from .verify import check_certificate
+
+    model = _model(DEMO_SPEC)
+    print(f"flowlaws demo: gradient flow of a ReLU network {DEMO_SPEC} ({model.dim} parameters)\n")
+    t = time.perf_counter()
+    res = analyze(model)
+    elapsed = time.perf_counter() - t
+    print(res)
+    t = time.perf_counter()
+    check_certificate(json.loads(json.dumps(res.certificate)))
+    print(f"\ncount = {res.count}; analysed in {elapsed:.2f} s; "
+          f"certificate verified by the independent checker in {time.perf_counter() - t:.2f} s")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    model = _model(args.spec)
+    print(f"{model.name}: D = {model.dim} parameters")
+    print("parameters: " + ", ".join(model.variables[:40]) + (" …" if model.dim > 40 else ""))
+    phi = model.phi_polynomials(max_terms=20_000)
+    print(f"φ has {len(phi)} coordinates")
+    for expr in model.phi[:20]:
+        print(f"  {expr}")
+    if len(phi) > 20:
+        print("  …")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="flowlaws", description="Exact, certified conservation laws of training dynamics.")
+    parser.add_argument("--version", action="version", version=f"flowlaws {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("analyze", help="count, find and certify the laws of an architecture")
+    p.add_argument("spec", help="architecture, e.g. relu:3x3x3, linear:2x5x2, relu+bias:2x3x2, sym:3x2")
+    p.add_argument("--flow", default="gradient", help="gradient (default)")
+    p.add_argument("--tau", default=None, help="damping of momentum flows")
+    p.add_argument("--max-degree", type=int, default=None, help="largest degree of the law search (default 4)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--certificate", metavar="OUT.json", help="write the certificate")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=_analyze)
+
+    p = sub.add_parser("check", help="verify certificates with the independent checker")
+    p.add_argument("certificates", nargs="+", metavar="CERT.json")
+    p.set_defaults(func=_check)
+
+    p = sub.add_parser("demo", help="analyse a built-in example and verify its certificate")
+    p.set_defaults(func=_demo)
+
+    p = sub.add_parser("show", help="show an architecture's parameters and path-lifting")
+    p.add_argument("spec")
+    p.set_defaults(func=_show)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    from .errors import FlowlawsError
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("flowlaws: interrupted", file=sys.stderr)
+        return 130
+    except (FlowlawsError, OSError) as err:
+        if args.debug:
+            raise
+        msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"flowlaws: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

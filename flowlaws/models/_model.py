@@ -1,0 +1,153 @@
+"""The ``Model`` object: parameters, the reparametrization φ, its generators.
+
+A model is either a layered **network** (φ is the path-lifting, never listed
+by the point-evaluation engine) or explicit **polynomials**. Both know their
+parameter names and describe themselves as the certificate's ``model`` JSON.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from ..errors import BudgetExceeded
+
+__all__ = ["Model", "DEFAULT_MAX_PHI_TERMS"]
+
+Poly = dict[tuple[int, ...], int]
+
+DEFAULT_MAX_PHI_TERMS = 400_000
+
+
+class Model:
+    """A reparametrized model ``f(θ, x) = g(φ(θ), x)``.
+
+    Build it with :func:`flowlaws.models.mlp`, :func:`~flowlaws.models.factorization`,
+    :func:`~flowlaws.models.from_polynomials`, … rather than directly.
+
+    Attributes
+    ----------
+    variables : tuple of str
+        Parameter names, e.g. ``"W1[0,2]"``; ``params`` is an alias.
+    dim : int
+        Number of parameters ``D``.
+    kind : {"network", "polynomials"}
+    layers, activations, bias
+        For networks: widths ``n0..nL``, hidden activations, biases.
+    name : str
+        A short description (the CLI spec when there is one).
+
+    Examples
+    --------
+    >>> import flowlaws as fl
+    >>> m = fl.models.mlp([2, 3, 1], activation="relu")
+    >>> m.dim, m.variables[:2]
+    (9, ('W1[0,0]', 'W1[0,1]'))
+    """
+
+    def __init__(
+        self,
+        *,
+        variables: tuple[str, ...],
+        kind: str,
+        name: str,
+        phi: list[Poly] | None = None,
+        layers: tuple[int, ...] | None = None,
+        activations: tuple[str, ...] | None = None,
+        bias: bool = False,
+    ) -> None:
+        self.variables = tuple(variables)
+        self.kind = kind
+        self.name = name
+        self._phi = phi
+        self.layers = layers
+        self.activations = activations
+        self.bias = bias
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return self.variables
+
+    @property
+    def dim(self) -> int:
+        return len(self.variables)
+
+    def __repr__(self) -> str:
+        return f"<flowlaws Model {self.name}: D={self.dim}>"
+
+    # -- φ ------------------------------------------------------------------------
+    def phi_polynomials(self, *, max_terms: int = DEFAULT_MAX_PHI_TERMS) -> list[Poly]:
+        """φ's coordinates as integer polynomials ``{exponents: coefficient}``.
+
+        For a network this expands the path-lifting; it raises
+        :class:`~flowlaws.errors.BudgetExceeded` past ``max_terms`` monomials.
+        """
+        if self._phi is None:
+            from ._paths import path_lifting
+
+            self._phi = path_lifting(self.layers, self.activations, self.bias, max_terms=max_terms)
+        total = sum(len(c) for c in self._phi)
+        if total > max_terms:
+            raise BudgetExceeded(
+                f"φ of {self.name} has {total} monomials, over max_terms={max_terms}; "
+                "raise max_terms or use the point-evaluation route"
+            )
+        return self._phi
+
+    @property
+    def phi(self) -> list[Any]:
+        """φ as a list of SymPy expressions (small models only)."""
+        import sympy
+
+        syms = [sympy.Symbol(v) for v in self.variables]
+        out = []
+        for coord in self.phi_polynomials():
+            expr = sympy.Integer(0)
+            for mono, c in coord.items():
+                term = sympy.Integer(c)
+                for s, e in zip(syms, mono):
+                    if e:
+                        term *= s**e
+                expr += term
+            out.append(expr)
+        return out
+
+    def homogeneous(self) -> bool:
+        """True when every coordinate of φ is a homogeneous polynomial."""
+        if self.kind == "network":
+            return not self.bias or all(a != "linear" for a in self.activations or ())
+        return all(len({sum(m) for m in c}) <= 1 for c in self.phi_polynomials())
+
+    # -- JSON ---------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The certificate's ``model`` object (``docs/certificate-format.md``)."""
+        if self.kind == "network":
+            return {
+                "kind": "network",
+                "layers": list(self.layers),
+                "activations": list(self.activations),
+                "bias": bool(self.bias),
+            }
+        return {
+            "kind": "polynomials",
+            "phi": [
+                [[str(c), [[i, e] for i, e in enumerate(m) if e]] for m, c in sorted(coord.items(), reverse=True)]
+                for coord in self.phi_polynomials()
+            ],
+        }
+
+
+def integer_coordinates(coords: list[dict[tuple[int, ...], Fraction]]) -> list[Poly]:
+    """Scale each coordinate to integer coefficients and drop constants.
+
+    Scaling a coordinate of φ by a non-zero constant, or adding a constant,
+    leaves the span of its gradient unchanged, hence every count and law.
+    """
+    from math import lcm
+
+    out = []
+    for coord in coords:
+        coord = {m: c for m, c in coord.items() if any(m) and c}
+        den = lcm(*(Fraction(c).denominator for c in coord.values())) if coord else 1
+        out.append({m: int(Fraction(c) * den) for m, c in coord.items()})
+    return out

@@ -1,0 +1,117 @@
+"""analyze: results, bounds, budgets and errors."""
+
+import json
+
+import pytest
+
+import flowlaws as fl
+from flowlaws.errors import BudgetExceeded, DomainError, FlowlawsError, InvalidArgument, UnsupportedArchitecture
+
+
+def test_result_fields_and_json():
+    res = fl.analyze(fl.models.mlp([3, 4, 3], activation="relu"))
+    assert (res.count, res.dim, res.rank, res.complete) == (4, 24, 20, True)
+    data = res.to_json()
+    assert data["count"] == 4 and data["laws"] == [str(law) for law in res.laws]
+    json.dumps(res.certificate)  # plain JSON
+    exprs = res.to_sympy()
+    assert len(exprs) == 4 and all(e.free_symbols for e in exprs)
+
+
+def test_degree_limit_gives_both_bounds():
+    # φ = UVᵀ with r > N needs degree-2 laws; max_degree=1 cannot find them
+    res = fl.analyze(fl.models.factorization(2, 2, 2), max_degree=1)
+    assert not res.complete
+    assert res.bounds == (0, 3)
+    assert "between 0 and 3" in str(res)
+    report = fl.verify.check_certificate(res.certificate)
+    assert report["proved"]["exact"] is False
+
+
+def test_non_polynomial_laws_are_reported_as_bounds():
+    # φ = x0 + x1^2: one law, h = x1·exp(−2·x0) (∂0h + 2·x1·∂1h = 0), which is not polynomial
+    m = fl.models.from_polynomials(["x0 + x1^2"], variables=["x0", "x1"])
+    res = fl.analyze(m, max_degree=3)
+    assert res.bounds == (0, 1)
+    assert not res.complete
+
+
+def test_budget_on_dimension():
+    with pytest.raises(BudgetExceeded, match="max_dim=10"):
+        fl.analyze(fl.models.mlp([3, 4, 3]), max_dim=10)
+
+
+def test_budget_on_law_search_is_stated():
+    m = fl.models.from_polynomials(["x0*x1 + x2*x3 + x0^3"], variables=["x0", "x1", "x2", "x3"])
+    res = fl.analyze(m, max_monomials=5)
+    assert any("max_monomials=5" in note for note in res.notes)
+
+
+@pytest.mark.parametrize(
+    "call,error",
+    [
+        (lambda: fl.models.mlp([]), InvalidArgument),
+        (lambda: fl.models.mlp([3]), InvalidArgument),
+        (lambda: fl.models.mlp([2, 0, 2]), InvalidArgument),
+        (lambda: fl.models.mlp([2, -1, 2]), InvalidArgument),
+        (lambda: fl.models.mlp([2, 2.0, 2]), DomainError),
+        (lambda: fl.models.mlp([2, 10**9, 2]), InvalidArgument),
+        (lambda: fl.models.mlp([2, 2, 2], activation="tanh"), UnsupportedArchitecture),
+        (lambda: fl.models.mlp([2, 2, 2], activation=["relu", "relu"]), InvalidArgument),
+        (lambda: fl.models.from_polynomials(["0.5*x"], variables=["x"]), DomainError),
+        (lambda: fl.models.from_polynomials(["x*nan"], variables=["x"]), DomainError),
+        (lambda: fl.models.from_polynomials(["sin(x)"], variables=["x"]), InvalidArgument),
+        (lambda: fl.models.from_polynomials(["x/y"], variables=["x", "y"]), InvalidArgument),
+        (lambda: fl.models.from_polynomials([], variables=["x"]), InvalidArgument),
+        (lambda: fl.models.from_polynomials(["3"], variables=["x"]), InvalidArgument),
+        (lambda: fl.models.from_polynomials(["x"], variables=["x", "x"]), InvalidArgument),
+        (lambda: fl.models.from_polynomials([{(1,): 0.25}], variables=["x"]), DomainError),
+        (lambda: fl.models.factorization(2, 0, 2), InvalidArgument),
+        (lambda: fl.models.parse("relu:3xx3"), InvalidArgument),
+        (lambda: fl.models.parse("softmax:3x3"), InvalidArgument),
+        (lambda: fl.analyze("relu:3x3x3"), InvalidArgument),
+        (lambda: fl.analyze(fl.models.mlp([2, 2, 2]), flow="adam"), InvalidArgument),
+        (lambda: fl.analyze(fl.models.mlp([2, 2, 2]), tau=1), InvalidArgument),
+        (lambda: fl.analyze(fl.models.mlp([2, 2, 2]), max_degree=0), InvalidArgument),
+    ],
+)
+def test_bad_input_gets_a_clear_error(call, error):
+    with pytest.raises(error) as info:
+        call()
+    assert isinstance(info.value, FlowlawsError)
+    assert len(str(info.value)) > 20  # a message that says something
+
+
+def test_sympy_input():
+    import sympy
+
+    x, y, z = sympy.symbols("x y z")
+    m = fl.models.from_polynomials([x * y * z])
+    assert m.variables == ("x", "y", "z")
+    assert fl.analyze(m).count == 2
+    with pytest.raises(DomainError):
+        fl.models.from_polynomials([0.5 * x * y])
+    with pytest.raises(DomainError):
+        fl.models.from_polynomials([sympy.sin(x)])
+
+
+def test_seed_changes_point_not_answer():
+    m = fl.models.mlp([2, 3, 2], activation="linear")
+    a, b = fl.analyze(m, seed=0), fl.analyze(m, seed=7)
+    assert a.count == b.count and a.certificate["rank"]["point"] != b.certificate["rank"]["point"]
+    fl.verify.check_certificate(b.certificate)
+
+
+def test_public_contract_names():
+    m = fl.models.parse("relu:3x3x3")
+    for name in ("mlp", "from_polynomials", "factorization", "symmetric_factorization", "parse"):
+        assert callable(getattr(fl.models, name))
+    for name in ("check_certificate", "is_conserved", "assert_conserved"):
+        assert callable(getattr(fl.verify, name))
+    assert issubclass(fl.errors.CertificateError, fl.errors.FlowlawsError)
+    res = fl.analyze(m, flow="gradient")
+    for attr in ("count", "dim", "rank", "laws", "complete", "certificate"):
+        assert hasattr(res, attr)
+    law = res.laws[0]
+    assert str(law) and law.to_sympy() is not None
+    assert fl.verify.is_conserved(m, law, flow="gradient")
