@@ -1,0 +1,605 @@
+"""The certificate checker: ``check_certificate`` and the JSON shape it accepts.
+
+Implements ``docs/certificate-format.md`` (schema ``flowlaws-certificate/1``)
+step by step, each failure raising :class:`~flowlaws.errors.CertificateError`
+with ``step`` in ``schema``, ``prime``, ``generators``, ``rank``, ``laws``,
+``independence``, ``conclusion``. Pure Python: no pickle, no eval, no engine.
+
+The shape is strict: a missing, unknown or mistyped field is refused (a
+claim the checker would ignore must not ride along), integers must be JSON
+integers (never floats or booleans) and every size is bounded (:data:`LIMITS`).
+
+What it does not check: the ``variables`` names and the ``library`` and
+``timings`` fields beyond their types (information only); flows other than
+``gradient`` are refused, not checked.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import CertificateError
+from ._modp import Echelon, WordEvaluator, is_prime
+from ._network import ACTIVATIONS, Network
+from ._polys import Field, Poly, hessian_vector_at, inner, int_str
+
+__all__ = ["check_certificate", "parse_model", "parse_poly", "path_budget_problem", "Reparam", "SCHEMA", "LIMITS"]
+
+SCHEMA = "flowlaws-certificate/1"
+
+#: Size bounds enforced by the schema step (a certificate beyond them is refused).
+LIMITS = {
+    "dim": 100_000,
+    "words": 200_000,
+    "word_depth": 8,
+    "word_nodes": 2_000_000,
+    "laws": 100_000,
+    "phi": 1_000_000,
+    "terms_per_poly": 1_000_000,
+    "terms_total": 10_000_000,
+    "exponent": 1_000_000,
+    "coefficient_digits": 4_000,
+    "layers": 1_000,
+    "paths": 1_000_000,
+}
+
+_TOP_REQUIRED = (
+    "schema", "dim", "variables", "model", "flow", "generators",
+    "rank", "laws", "independence", "bounds", "count", "complete",
+)
+_TOP_OPTIONAL = ("library", "timings")
+_COEF_RE = re.compile(r"-?[0-9]+")
+_U64 = 2**64
+
+
+def _fail(message: str, step: str = "schema") -> CertificateError:
+    return CertificateError(message, step=step)
+
+
+def _describe(x: Any) -> str:
+    try:
+        text = repr(x)
+    except ValueError:  # an int beyond sys.get_int_max_str_digits()
+        text = int_str(x) if isinstance(x, int) else "<unprintable>"
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(x).__name__} {text}"
+
+
+# -- shape helpers ------------------------------------------------------------------
+def _int(x: Any, where: str, *, lo: int | None = None, hi: int | None = None) -> int:
+    if type(x) is not int:  # refuses bool, float (even 3.0), NaN, strings
+        hint = " (write integers without a decimal point)" if isinstance(x, float) else ""
+        raise _fail(f"{where}: expected an integer, got {_describe(x)}{hint}")
+    if lo is not None and x < lo:
+        raise _fail(f"{where}={x}: must be >= {lo}")
+    if hi is not None and x > hi:
+        raise _fail(f"{where}={x}: must be <= {hi}")
+    return x
+
+
+def _bool(x: Any, where: str) -> bool:
+    if type(x) is not bool:
+        raise _fail(f"{where}: expected true or false, got {_describe(x)}")
+    return x
+
+
+def _str(x: Any, where: str) -> str:
+    if not isinstance(x, str):
+        raise _fail(f"{where}: expected a string, got {_describe(x)}")
+    return x
+
+
+def _list(x: Any, where: str, *, max_len: int | None = None, length: int | None = None) -> list:
+    if not isinstance(x, list):
+        raise _fail(f"{where}: expected a list, got {_describe(x)}")
+    if length is not None and len(x) != length:
+        raise _fail(f"{where}: expected {length} entries, got {len(x)}")
+    if max_len is not None and len(x) > max_len:
+        raise _fail(f"{where}: {len(x)} entries, more than the checker's limit {max_len}")
+    return x
+
+
+def _object(x: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Mapping:
+    if not isinstance(x, Mapping):
+        raise _fail(f"{where}: expected an object, got {_describe(x)}")
+    for k in x:
+        if not isinstance(k, str):
+            raise _fail(f"{where}: keys must be strings, got {_describe(k)}")
+    missing = [k for k in required if k not in x]
+    if missing:
+        raise _fail(f"{where}: missing field(s) {missing}; required fields are {list(required)}")
+    unknown = [k for k in x if k not in required and k not in optional]
+    if unknown:
+        raise _fail(
+            f"{where}: unknown field(s) {sorted(unknown)}; {SCHEMA} allows {list(required) + list(optional)}"
+        )
+    return x
+
+
+def _point(x: Any, where: str, dim: int) -> list[int]:
+    _list(x, where, length=dim)
+    return [_int(v, f"{where}[{i}]") for i, v in enumerate(x)]
+
+
+class _Budget:
+    """Counts polynomial terms across the whole certificate."""
+
+    def __init__(self) -> None:
+        self.terms = 0
+
+    def take(self, n: int, where: str) -> None:
+        self.terms += n
+        if self.terms > LIMITS["terms_total"]:
+            raise _fail(f"{where}: the certificate has more than {LIMITS['terms_total']} polynomial terms in total")
+
+
+def parse_poly(x: Any, where: str, dim: int, budget: _Budget | None = None) -> Poly:
+    """A POLY (``[["coef", [[var, exp], ...]], ...]``) as a :class:`Poly` over Z."""
+    _list(x, where, max_len=LIMITS["terms_per_poly"])
+    if budget is not None:
+        budget.take(len(x), where)
+    acc: dict = {}
+    for t, term in enumerate(x):
+        tw = f"{where}[{t}]"
+        _list(term, tw, length=2)
+        coef, mono = term
+        if not isinstance(coef, str) or not _COEF_RE.fullmatch(coef):
+            raise _fail(f"{tw}[0]: a coefficient is a decimal integer string such as \"-3\", got {_describe(coef)}")
+        if len(coef) > LIMITS["coefficient_digits"]:
+            raise _fail(f"{tw}[0]: coefficient with {len(coef)} digits, more than {LIMITS['coefficient_digits']}")
+        _list(mono, f"{tw}[1]", max_len=dim)
+        pairs = []
+        for k, pair in enumerate(mono):
+            pw = f"{tw}[1][{k}]"
+            _list(pair, pw, length=2)
+            var = _int(pair[0], f"{pw}[0] (variable index)", lo=0, hi=dim - 1)
+            exp = _int(pair[1], f"{pw}[1] (exponent)", lo=1, hi=LIMITS["exponent"])
+            pairs.append((var, exp))
+        pairs.sort()
+        for k in range(1, len(pairs)):
+            if pairs[k][0] == pairs[k - 1][0]:
+                raise _fail(f"{tw}[1]: variable {pairs[k][0]} appears twice in one monomial; merge the exponents")
+        m = tuple(pairs)
+        acc[m] = acc.get(m, 0) + int(coef)
+    return Poly(acc)
+
+
+def _word(x: Any, where: str, depth: int, counter: list[int]) -> Any:
+    counter[0] += 1
+    if counter[0] > LIMITS["word_nodes"]:
+        raise _fail(f"{where}: the words have more than {LIMITS['word_nodes']} nodes in total")
+    if isinstance(x, list):
+        if len(x) != 2:
+            raise _fail(f"{where}: a bracket word is a pair [U, V], got a list of {len(x)} entries")
+        if depth >= LIMITS["word_depth"]:
+            raise _fail(f"{where}: word nested deeper than {LIMITS['word_depth']} brackets")
+        return (
+            _word(x[0], f"{where}[0]", depth + 1, counter),
+            _word(x[1], f"{where}[1]", depth + 1, counter),
+        )
+    if type(x) is not int:
+        raise _fail(f"{where}: a word is a generator index (int) or a pair [U, V], got {_describe(x)}")
+    if not 0 <= x < _U64:
+        raise _fail(f"{where}={x}: generator indices are in [0, 2**64)")
+    return x
+
+
+def _leaves(word: Any, out: set[int]) -> None:
+    if isinstance(word, int):
+        out.add(word)
+    else:
+        _leaves(word[0], out)
+        _leaves(word[1], out)
+
+
+# -- models and generators -------------------------------------------------------------------
+class Reparam:
+    """The reparametrization φ: its coordinates over Z and its generators mod p."""
+
+    dim: int
+    names: list[str] | None = None
+
+    def coordinates(self) -> list[tuple[str, Poly]]:  # pragma: no cover - interface
+        """``(description, φ_k)`` over Z for every coordinate."""
+        raise NotImplementedError
+
+    def coordinate_gradients(self) -> list[tuple[str, Poly, Field]]:
+        """``(description, φ_k, ∇φ_k)`` over Z, computed once."""
+        cached = getattr(self, "_grads", None)
+        if cached is None:
+            cached = [(d, phi, phi.gradient()) for d, phi in self.coordinates()]
+            self._grads = cached
+        return cached
+
+
+def path_budget_problem(model: Reparam) -> str | None:
+    """Why the model is too large to expand, or ``None``."""
+    if isinstance(model, _NetworkModel):
+        paths = model.net.path_count()
+        if paths > LIMITS["paths"]:
+            return (
+                f"the network layers={list(model.net.layers)} has {paths} paths; the checker expands "
+                f"at most {LIMITS['paths']} (use a smaller network)"
+            )
+    return None
+
+
+class _PolynomialsModel(Reparam):
+    def __init__(self, phi: list[Poly], dim: int) -> None:
+        self.phi = phi
+        self.dim = dim
+
+    def coordinates(self) -> list[tuple[str, Poly]]:
+        return [(f"phi[{k}]", f) for k, f in enumerate(self.phi)]
+
+
+class _NetworkModel(Reparam):
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.dim = net.dim
+        self.names = net.names()
+
+    def coordinates(self) -> list[tuple[str, Poly]]:
+        return [(f"phi[{k}] ({self.net.describe_key(key)})", f) for k, (key, f) in enumerate(self.net.coordinates())]
+
+
+def parse_model(x: Any, dim: int | None, where: str = "model", budget: _Budget | None = None) -> Reparam:
+    """The ``model`` object as a :class:`Reparam` (raises ``CertificateError`` step ``schema``).
+
+    ``dim=None`` takes the dimension from the model (networks only).
+    """
+    if not isinstance(x, Mapping) or "kind" not in x:
+        raise _fail(f"{where}: expected an object with a 'kind' ('polynomials' or 'network'), got {_describe(x)}")
+    kind = x["kind"]
+    if kind == "polynomials":
+        _object(x, where, ("kind", "phi"))
+        if dim is None:
+            raise _fail(f"{where}: a 'polynomials' model needs the dimension (number of variables)")
+        _list(x["phi"], f"{where}.phi", max_len=LIMITS["phi"])
+        phi = [parse_poly(f, f"{where}.phi[{k}]", dim, budget) for k, f in enumerate(x["phi"])]
+        return _PolynomialsModel(phi, dim)
+    if kind == "network":
+        _object(x, where, ("kind", "layers", "activations", "bias"))
+        layers = _list(x["layers"], f"{where}.layers", max_len=LIMITS["layers"])
+        if len(layers) < 2:
+            raise _fail(f"{where}.layers={layers}: a network needs at least an input and an output layer")
+        widths = [_int(n, f"{where}.layers[{i}]", lo=1, hi=LIMITS["dim"]) for i, n in enumerate(layers)]
+        acts = _list(x["activations"], f"{where}.activations", length=len(widths) - 2)
+        for i, a in enumerate(acts):
+            if a not in ACTIVATIONS:
+                raise _fail(f"{where}.activations[{i}]: {_describe(a)} is not one of {list(ACTIVATIONS)}")
+        bias = _bool(x["bias"], f"{where}.bias")
+        D = Network.count_parameters(widths, bias)
+        if D > LIMITS["dim"]:
+            raise _fail(f"{where}: the network has {D} parameters, more than the checker's limit {LIMITS['dim']}")
+        if dim is not None and D != dim:
+            raise _fail(
+                f"dim={dim} but the network layers={widths} {'with' if bias else 'without'} bias "
+                f"has {D} parameters; set dim to {D}"
+            )
+        return _NetworkModel(Network(widths, acts, bias))
+    raise _fail(f"{where}.kind: {_describe(kind)} is not 'polynomials' or 'network'")
+
+
+class _Generators:
+    """What a generator index means: ``F_a`` mod ``p`` and its gradient field."""
+
+    def __init__(self, model: Reparam, spec: Mapping, p: int) -> None:
+        self.model = model
+        self.p = p
+        self.kind = spec["kind"]
+        self.seed = spec.get("seed")
+        self._cache: dict[int, Field] = {}
+        self._potentials: dict[int, Poly] = {}
+        if self.kind == "coordinates" and not isinstance(model, _PolynomialsModel):
+            raise _fail("generators.kind 'coordinates' needs a 'polynomials' model; "
+                        "use 'network-combinations' for a network", "generators")
+        if self.kind == "network-combinations" and not isinstance(model, _NetworkModel):
+            raise _fail("generators.kind 'network-combinations' needs a 'network' model; "
+                        "use 'coordinates' for a 'polynomials' model", "generators")
+        problem = path_budget_problem(model)
+        if problem:
+            raise _fail(problem, "generators")
+
+    def check_index(self, a: int, where: str) -> None:
+        if self.kind == "coordinates":
+            n = len(self.model.phi)  # type: ignore[attr-defined]
+            if a >= n:
+                raise _fail(
+                    f"{where} uses generator {a} but the model has {n} coordinates (generators 0..{n - 1})",
+                    "generators",
+                )
+
+    def potential(self, a: int) -> Poly:
+        """``F_a`` mod ``p`` (generator ``a`` is ``∇F_a``)."""
+        got = self._potentials.get(a)
+        if got is None:
+            if self.kind == "coordinates":
+                got = self.model.phi[a].reduce(self.p)  # type: ignore[attr-defined]
+            else:
+                got = self.model.net.combination(self.seed, a, self.p)  # type: ignore[attr-defined]
+            self._potentials[a] = got
+        return got
+
+    def field(self, a: int) -> Field:
+        """``∇F_a`` as a polynomial field mod ``p``."""
+        got = self._cache.get(a)
+        if got is None:
+            got = self.potential(a).gradient()
+            self._cache[a] = got
+        return got
+
+    def value_at(self, point: list[int]) -> Callable[[int], dict[int, int]]:
+        """``a -> ∇F_a(point)`` without building the field."""
+        return lambda a: self.potential(a).gradient_at(point)
+
+    def jvp_at(self, point: list[int]) -> Callable[[int, dict[int, int]], dict[int, int]]:
+        """``(a, u) -> D(∇F_a)(point)·u`` (Hessian-vector product) without building the field."""
+        return lambda a, u: hessian_vector_at(self.potential(a).terms, point, u, self.p)
+
+
+# -- the parsed certificate ---------------------------------------------------------------
+@dataclass
+class _Parsed:
+    dim: int
+    names: list[str]
+    model: Reparam
+    generators: Mapping
+    rank_prime: int
+    rank_point: list[int]
+    words: list[Any]
+    rank_value: int
+    laws: list[Poly]
+    ind_prime: int
+    ind_point: list[int]
+    ind_value: int
+    lower: int
+    upper: int
+    count: int
+    complete: bool
+
+
+def _parse(cert: Any) -> _Parsed:
+    if not isinstance(cert, Mapping):
+        hint = " (parse the file first with json.load)" if isinstance(cert, (str, bytes)) else ""
+        raise _fail(f"a certificate is a JSON object (dict), got {type(cert).__name__}{hint}")
+    _object(cert, "certificate", _TOP_REQUIRED, _TOP_OPTIONAL)
+    if cert["schema"] != SCHEMA:
+        raise _fail(f"schema: {_describe(cert['schema'])} is not {SCHEMA!r}; this checker reads only {SCHEMA!r}")
+    if "library" in cert:
+        lib = cert["library"]
+        if not isinstance(lib, Mapping) or not all(isinstance(k, str) for k in lib):
+            raise _fail(f"library: expected an object such as {{'name': 'flowlaws', 'version': '...'}}, got {_describe(lib)}")
+    if "timings" in cert:
+        tim = cert["timings"]
+        if not isinstance(tim, Mapping):
+            raise _fail(f"timings: expected an object of seconds per phase, got {_describe(tim)}")
+        for k, v in tim.items():
+            if type(v) not in (int, float) or not math.isfinite(v):
+                raise _fail(f"timings.{k}: expected a finite number of seconds, got {_describe(v)}")
+    dim = _int(cert["dim"], "dim", lo=1, hi=LIMITS["dim"])
+    names = [_str(v, f"variables[{i}]") for i, v in enumerate(_list(cert["variables"], "variables", length=dim))]
+    flow = _object(cert["flow"], "flow", ("name",), ("tau",))
+    if flow["name"] != "gradient":
+        raise _fail(
+            f"flow.name: {_describe(flow['name'])} is not supported by this checker yet; "
+            "only 'gradient' certificates can be checked (momentum is a later issue)"
+        )
+    if flow.get("tau") is not None:
+        raise _fail(f"flow.tau: gradient flow has no tau, got {_describe(flow['tau'])}; remove it or use null")
+    budget = _Budget()
+    model = parse_model(cert["model"], dim, "model", budget)
+    gens = cert["generators"]
+    if not isinstance(gens, Mapping) or gens.get("kind") not in ("coordinates", "network-combinations"):
+        raise _fail(
+            "generators: expected {'kind': 'coordinates'} or {'kind': 'network-combinations', 'seed': s}, "
+            f"got {_describe(gens)}"
+        )
+    if gens["kind"] == "coordinates":
+        _object(gens, "generators", ("kind",))
+    else:
+        _object(gens, "generators", ("kind", "seed"))
+        _int(gens["seed"], "generators.seed", lo=0, hi=_U64 - 1)
+
+    rank = _object(cert["rank"], "rank", ("prime", "point", "words", "value"))
+    rank_prime = _int(rank["prime"], "rank.prime")
+    rank_point = _point(rank["point"], "rank.point", dim)
+    counter = [0]
+    words = [
+        _word(w, f"rank.words[{i}]", 0, counter)
+        for i, w in enumerate(_list(rank["words"], "rank.words", max_len=LIMITS["words"]))
+    ]
+    rank_value = _int(rank["value"], "rank.value", lo=0, hi=dim)
+
+    laws_json = _list(cert["laws"], "laws", max_len=LIMITS["laws"])
+    laws = [parse_poly(h, f"laws[{i}]", dim, budget) for i, h in enumerate(laws_json)]
+
+    ind = _object(cert["independence"], "independence", ("prime", "point", "value"))
+    ind_prime = _int(ind["prime"], "independence.prime")
+    ind_point = _point(ind["point"], "independence.point", dim)
+    ind_value = _int(ind["value"], "independence.value", lo=0)
+
+    bounds = _object(cert["bounds"], "bounds", ("lower", "upper"))
+    lower = _int(bounds["lower"], "bounds.lower")
+    upper = _int(bounds["upper"], "bounds.upper")
+    count = _int(cert["count"], "count")
+    complete = _bool(cert["complete"], "complete")
+    return _Parsed(
+        dim, names, model, gens, rank_prime, rank_point, words, rank_value, laws,
+        ind_prime, ind_point, ind_value, lower, upper, count, complete,
+    )
+
+
+def _check_prime(p: int, where: str) -> None:
+    if p < 3:
+        raise _fail(f"{where}={p}: the prime must be at least 3", "prime")
+    if p >= _U64:
+        raise _fail(f"{where}={p}: the checker accepts primes below 2**64 only; use a smaller prime", "prime")
+    if not is_prime(p):
+        raise _fail(f"{where}={p} is not prime; use a prime such as 2**61 - 1 = {2**61 - 1}", "prime")
+
+
+def _law_str(h: Poly, names: list[str]) -> str:
+    return h.to_str(names, max_terms=6)
+
+
+def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
+    """Check a certificate (``docs/certificate-format.md``) and report what it proves.
+
+    Every step is re-derived from the JSON with the checker's own arithmetic:
+    shape and sizes, primality, the generators (including a network's
+    path-lifting), the rank of the bracket words at the point mod the prime,
+    each law as an exact polynomial identity over Z, the independence of the
+    laws, and the stated conclusion.
+
+    Parameters
+    ----------
+    cert : dict
+        The certificate, as loaded by ``json.load``.
+
+    Returns
+    -------
+    dict
+        ``{"proved": {"upper_bound", "lower_bound", "exact"}, "count", "dim",
+        "rank", "laws", "complete", "steps": [{"step", "detail"}, ...],
+        "seconds": {step: float}}``.
+
+    Raises
+    ------
+    flowlaws.errors.CertificateError
+        If the certificate is malformed or does not prove its claim; ``.step``
+        names the failing step (``schema``, ``prime``, ``generators``,
+        ``rank``, ``laws``, ``independence`` or ``conclusion``).
+
+    See Also
+    --------
+    is_conserved : check one law against a model without a certificate.
+
+    Examples
+    --------
+    φ = x0·x1 has one law, x0² − x1², and its generator has rank 1:
+
+    >>> law = [["1", [[0, 2]]], ["-1", [[1, 2]]]]
+    >>> cert = {
+    ...     "schema": "flowlaws-certificate/1", "dim": 2, "variables": ["x0", "x1"],
+    ...     "model": {"kind": "polynomials", "phi": [[["1", [[0, 1], [1, 1]]]]]},
+    ...     "flow": {"name": "gradient"}, "generators": {"kind": "coordinates"},
+    ...     "rank": {"prime": 101, "point": [1, 2], "words": [0], "value": 1},
+    ...     "laws": [law],
+    ...     "independence": {"prime": 101, "point": [1, 2], "value": 1},
+    ...     "bounds": {"lower": 1, "upper": 1}, "count": 1, "complete": True,
+    ... }
+    >>> report = check_certificate(cert)
+    >>> report["proved"], report["count"]
+    ({'upper_bound': 1, 'lower_bound': 1, 'exact': True}, 1)
+
+    A wrong claim names the failing step:
+
+    >>> cert["rank"]["value"] = 2
+    >>> check_certificate(cert)
+    Traceback (most recent call last):
+    ...
+    flowlaws.errors.CertificateError: [rank] claimed 2, the 1 words have rank 1 mod 101 at the point
+    """
+    steps: list[dict[str, Any]] = []
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def done(step: str, detail: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[step] = now - clock
+        clock = now
+        steps.append({"step": step, "detail": detail})
+
+    c = _parse(cert)
+    done("schema", f"{SCHEMA}: dim={c.dim}, {len(c.words)} words, {len(c.laws)} laws")
+
+    _check_prime(c.rank_prime, "rank.prime")
+    _check_prime(c.ind_prime, "independence.prime")
+    done("prime", f"rank.prime={c.rank_prime} and independence.prime={c.ind_prime} are prime")
+
+    names = c.names
+    p = c.rank_prime
+    gens = _Generators(c.model, c.generators, p)
+    used: set[int] = set()
+    for i, w in enumerate(c.words):
+        leaves: set[int] = set()
+        _leaves(w, leaves)
+        for a in sorted(leaves - used):
+            gens.check_index(a, f"rank.words[{i}]")
+        used |= leaves
+    coords = c.model.coordinate_gradients()
+    done("generators", f"{len(coords)} coordinates of phi, {len(used)} distinct generators used by the words")
+
+    point = [x % p for x in c.rank_point]
+    evaluator = WordEvaluator(gens.field, point, p, gens.value_at(point), gens.jvp_at(point))
+    basis = Echelon(p, c.dim)
+    for w in c.words:
+        basis.add(evaluator.value(w))
+    if basis.rank != c.rank_value:
+        raise _fail(
+            f"claimed {c.rank_value}, the {len(c.words)} words have rank {basis.rank} mod {p} at the point",
+            "rank",
+        )
+    done("rank", f"the {len(c.words)} words have rank {basis.rank} mod {p} at the point")
+
+    for i, h in enumerate(c.laws):
+        gh = h.gradient()
+        for desc, _phi, gphi in coords:
+            r = inner(gh, gphi)
+            if r:
+                raise _fail(
+                    f"laws[{i}] = {_law_str(h, names)} is not conserved: "
+                    f"<grad h, grad {desc}> = {r.to_str(names, max_terms=4)} is not 0",
+                    "laws",
+                )
+    done("laws", f"{len(c.laws)} laws are conserved exactly (<grad h, grad phi_k> = 0 over Z for {len(coords)} coordinates)")
+
+    k = len(c.laws)
+    if c.ind_value != k:
+        raise _fail(f"independence.value={c.ind_value} but there are {k} laws; the value must be len(laws)", "independence")
+    q = c.ind_prime
+    ipoint = [x % q for x in c.ind_point]
+    jac = Echelon(q, c.dim)
+    for h in c.laws:
+        jac.add(h.reduce(q).gradient_at(ipoint))
+    if jac.rank != k:
+        raise _fail(
+            f"claimed {k} independent laws, their Jacobian has rank {jac.rank} mod {q} at the point; "
+            "pick a generic point or drop dependent laws",
+            "independence",
+        )
+    done("independence", f"the Jacobian of the {k} laws has rank {k} mod {q} at the point")
+
+    upper = c.dim - c.rank_value
+    if c.lower != k:
+        raise _fail(f"bounds.lower={c.lower} but the certificate proves {k} laws", "conclusion")
+    if c.upper != upper:
+        raise _fail(f"bounds.upper={c.upper} but dim - rank.value = {c.dim} - {c.rank_value} = {upper}", "conclusion")
+    if c.count != upper:
+        raise _fail(f"count={c.count} but must equal bounds.upper={upper}", "conclusion")
+    if k > upper:
+        raise _fail(
+            f"{k} independent laws exceed the upper bound {upper}: the certificate is inconsistent", "conclusion"
+        )
+    if c.complete != (k == upper):
+        raise _fail(f"complete={str(c.complete).lower()} but lower={k} and upper={upper}", "conclusion")
+    done("conclusion", f"{k} <= count <= {upper}" + (" (exact)" if k == upper else ""))
+
+    return {
+        "proved": {"upper_bound": upper, "lower_bound": k, "exact": k == upper},
+        "count": c.count,
+        "dim": c.dim,
+        "rank": c.rank_value,
+        "laws": k,
+        "complete": c.complete,
+        "steps": steps,
+        "seconds": seconds,
+    }
