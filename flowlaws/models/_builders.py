@@ -230,7 +230,7 @@ def from_polynomials(polynomials: Sequence[Any], variables: Sequence[str] | None
         else:
             coords.append(_from_sympy(p, names, where))
     phi = integer_coordinates(coords)
-    if all(not c for c in phi):
+    if not phi:
         raise InvalidArgument("every coordinate of φ is constant: there is no flow to analyse")
     return Model(variables=tuple(names), kind="polynomials", name=name or f"polynomials({len(phi)})", phi=phi)
 

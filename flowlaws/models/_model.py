@@ -63,6 +63,29 @@ class Model:
         self.layers = layers
         self.activations = activations
         self.bias = bias
+        self._graph = None
+
+    @property
+    def graph(self):
+        """The architecture as a ``networkx.DiGraph`` (None for bare polynomial models)."""
+        if self._graph is None and self.kind == "network":
+            from ._graph import mlp_graph
+
+            self._graph = mlp_graph(self.layers, self.activations, self.bias, self.variables)
+        return self._graph
+
+    @graph.setter
+    def graph(self, G) -> None:
+        self._graph = G
+
+    def draw(self, path: str | None = None, *, ax=None):
+        """Draw the architecture with matplotlib (trainable, frozen, shared weights distinguished).
+
+        Returns the matplotlib figure; saves it to ``path`` when given.
+        """
+        from ._draw import draw_model
+
+        return draw_model(self, path=path, ax=ax)
 
     @property
     def params(self) -> tuple[str, ...]:
@@ -138,10 +161,11 @@ class Model:
 
 
 def integer_coordinates(coords: list[dict[tuple[int, ...], Fraction]]) -> list[Poly]:
-    """Scale each coordinate to integer coefficients and drop constants.
+    """Scale each coordinate to integer coefficients, drop constants and constant coordinates.
 
     Scaling a coordinate of φ by a non-zero constant, or adding a constant,
-    leaves the span of its gradient unchanged, hence every count and law.
+    leaves the span of its gradient unchanged, hence every count and law; a
+    constant coordinate has zero gradient and generates nothing.
     """
     from math import lcm
 
@@ -149,5 +173,6 @@ def integer_coordinates(coords: list[dict[tuple[int, ...], Fraction]]) -> list[P
     for coord in coords:
         coord = {m: c for m, c in coord.items() if any(m) and c}
         den = lcm(*(Fraction(c).denominator for c in coord.values())) if coord else 1
-        out.append({m: int(Fraction(c) * den) for m, c in coord.items()})
+        if coord:
+            out.append({m: int(Fraction(c) * den) for m, c in coord.items()})
     return out

@@ -3,7 +3,9 @@
 ``KIND:AxBxC`` with KIND one of ``linear``, ``relu``, ``leaky`` (or
 ``leaky_relu``), each optionally ``+bias``: a fully connected network with
 those widths; ``factorization:NxRxM`` (``U Vᵀ``); ``sym:NxR`` (``U Uᵀ``);
-``product:D`` (``θ1⋯θD``).
+``product:D`` (``θ1⋯θD``); ``attention:DxK`` (``Q Kᵀ``, ``V Oᵀ``);
+``resnet:WxH`` (a residual block ``W2 σ(W1 x) + x``, add ``+bias`` for biases);
+``conv1d:LxK`` or ``conv1d:LxKxC`` (a shared kernel over a length-L input, C channels).
 
 Examples
 --------
@@ -19,11 +21,13 @@ import re
 
 from ..errors import InvalidArgument
 from ._builders import factorization, from_polynomials, mlp, symmetric_factorization
+from ._blocks import conv1d, resnet_block
 from ._model import Model
+from ._products import attention
 
 __all__ = ["parse", "SPEC_KINDS"]
 
-SPEC_KINDS = ("linear", "relu", "leaky", "leaky_relu", "factorization", "sym", "product")
+SPEC_KINDS = ("linear", "relu", "leaky", "leaky_relu", "factorization", "sym", "product", "attention", "resnet", "conv1d")
 _ACT = {"linear": "linear", "relu": "relu", "leaky": "leaky_relu", "leaky_relu": "leaky_relu"}
 
 
@@ -52,8 +56,19 @@ def parse(spec: str) -> Model:
     if base in _ACT:
         widths = _sizes(spec, sizes)
         model = mlp(widths, activation=_ACT[base], bias=bias)
+    elif base == "resnet":
+        w, h = _expect(spec, _sizes(spec, sizes), 2)
+        model = resnet_block(w, h, bias=bias)
     elif bias:
-        raise InvalidArgument(f"spec {spec!r}: '+bias' applies to linear, relu and leaky networks only")
+        raise InvalidArgument(f"spec {spec!r}: '+bias' applies to linear, relu, leaky and resnet only")
+    elif base == "attention":
+        d, k = _expect(spec, _sizes(spec, sizes), 2)
+        model = attention(d, k)
+    elif base == "conv1d":
+        dims = _sizes(spec, sizes)
+        if len(dims) not in (2, 3):
+            raise InvalidArgument(f"spec {spec!r}: conv1d takes LxK or LxKxC")
+        model = conv1d(dims[0], dims[1], channels=dims[2] if len(dims) == 3 else 1)
     elif base == "factorization":
         n, r, m = _expect(spec, _sizes(spec, sizes), 3)
         model = factorization(n, r, m)

@@ -1,0 +1,262 @@
+"""Architectures as networkx graphs (DESIGN section 6) and their path-lifting.
+
+A ``networkx.DiGraph`` must be acyclic. Nodes are neurons with ``kind`` in
+``{"input", "hidden", "output", "bias"}`` and, for hidden nodes, ``activation``
+in ``{"linear", "relu", "leaky_relu"}`` (default ``"relu"``). Edges are weights:
+``param="name"`` makes edges share one parameter, ``trainable=False`` fixes a
+weight (to ``value=``, default 1, an exact number).
+
+The path-lifting has one coordinate per key (start node — an input, or the
+constant 1 for every bias node —, set of ReLU / leaky-ReLU nodes on the path,
+output node): the sum over the paths with that key of the product of their
+weights. It is expanded explicitly, so graphs are for architectures whose
+paths number in the hundreds of thousands at most.
+
+This module does not check that a graph is a sensible network beyond what the
+path-lifting needs: acyclic, known kinds and activations, every node on some
+path from a source (input or bias) to an output, exact fixed values, and
+``param`` names used consistently.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from fractions import Fraction
+from typing import Any
+
+from ..errors import BudgetExceeded, DomainError, InvalidArgument, UnsupportedArchitecture
+from ._model import DEFAULT_MAX_PHI_TERMS, Model, integer_coordinates
+
+__all__ = ["from_graph", "mlp_graph", "graph_path_lifting"]
+
+KINDS = ("input", "hidden", "output", "bias")
+ACTIVATIONS = ("linear", "relu", "leaky_relu")
+HOMOGENEOUS = ("relu", "leaky_relu")
+
+
+def _exact(value: Any, where: str) -> Fraction:
+    if isinstance(value, bool):
+        raise DomainError(f"{where}: value={value!r} is a bool; give an exact number such as 1 or Fraction(1, 2)")
+    if isinstance(value, float):
+        what = "is not finite" if not math.isfinite(value) else "is a float"
+        raise DomainError(
+            f"{where}: value={value!r} {what}; fixed weights must be exact: use an int, Fraction or a string like '1/2'"
+        )
+    if isinstance(value, (numbers.Rational, str)):
+        try:
+            return Fraction(value)
+        except (ValueError, ZeroDivisionError) as err:
+            raise DomainError(f"{where}: value={value!r} is not an exact rational") from err
+    raise DomainError(f"{where}: value={value!r} (type={type(value).__name__}) is not an exact rational")
+
+
+def _validate(G) -> tuple[list, dict, list[str], dict]:
+    import networkx as nx
+
+    if not isinstance(G, nx.DiGraph) or G.is_multigraph():
+        raise InvalidArgument(f"G={G!r} (type={type(G).__name__}): expected a networkx.DiGraph")
+    if G.number_of_nodes() == 0:
+        raise InvalidArgument("G has no nodes: add input, hidden and output nodes with kind=...")
+    try:
+        cycle = nx.find_cycle(G)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        raise InvalidArgument(
+            f"G has a cycle through node {cycle[0][0]!r} ({' -> '.join(repr(u) for u, _ in cycle)} -> {cycle[0][0]!r}); "
+            "architectures must be acyclic"
+        )
+    kinds = {}
+    for node, data in G.nodes(data=True):
+        kind = data.get("kind")
+        if kind not in KINDS:
+            raise InvalidArgument(f"node {node!r}: kind={kind!r}; every node needs kind in {KINDS}")
+        if kind == "hidden":
+            act = data.get("activation", "relu")
+            if act not in ACTIVATIONS:
+                raise UnsupportedArchitecture(
+                    f"node {node!r}: activation={act!r} has no polynomial path-lifting; use one of {ACTIVATIONS}"
+                )
+        if kind in ("input", "bias") and G.in_degree(node):
+            raise InvalidArgument(f"node {node!r} of kind {kind!r} has incoming edges; sources take no input")
+        if kind == "output" and G.out_degree(node):
+            raise InvalidArgument(f"node {node!r} is an output but has outgoing edges; add a hidden node instead")
+        kinds[node] = kind
+    sources = [n for n, k in kinds.items() if k in ("input", "bias")]
+    outputs = [n for n, k in kinds.items() if k == "output"]
+    if not [n for n in sources if kinds[n] == "input"] and not [n for n in sources if kinds[n] == "bias"]:
+        raise InvalidArgument("G has no input or bias node")
+    if not outputs:
+        raise InvalidArgument("G has no output node (kind='output')")
+    reach_out = set(outputs)
+    for o in outputs:
+        reach_out |= nx.ancestors(G, o)
+    reach_in = set(sources)
+    for s in sources:
+        reach_in |= nx.descendants(G, s)
+    for node in G.nodes:
+        if node not in reach_out:
+            raise InvalidArgument(f"node {node!r} has no path to an output: remove it or connect it")
+        if node not in reach_in:
+            raise InvalidArgument(f"node {node!r} is not reached from any input or bias node: remove it or connect it")
+    # parameters
+    names: list[str] = []
+    index: dict[str, int] = {}
+    edge_param: dict = {}
+    for u, v, data in G.edges(data=True):
+        trainable = data.get("trainable", True)
+        if not isinstance(trainable, bool):
+            raise InvalidArgument(f"edge {u!r}->{v!r}: trainable={trainable!r} must be True or False")
+        if trainable:
+            if "value" in data:
+                raise InvalidArgument(
+                    f"edge {u!r}->{v!r}: value= is for fixed weights; set trainable=False or drop value"
+                )
+            name = data.get("param", f"w[{u},{v}]")
+            if not isinstance(name, str) or not name or not name.isascii() or any(c.isspace() for c in name):
+                raise InvalidArgument(f"edge {u!r}->{v!r}: param={name!r} must be a non-empty ASCII name without spaces")
+            if name not in index:
+                index[name] = len(names)
+                names.append(name)
+            edge_param[(u, v)] = ("param", index[name])
+        else:
+            if "param" in data:
+                raise InvalidArgument(
+                    f"edge {u!r}->{v!r}: param={data['param']!r} is used on a fixed edge (trainable=False); "
+                    "a shared parameter must be trainable on every edge that uses it"
+                )
+            edge_param[(u, v)] = ("fixed", _exact(data.get("value", 1), f"edge {u!r}->{v!r}"))
+    if not names:
+        raise InvalidArgument("G has no trainable edge: nothing to analyse")
+    return list(nx.topological_sort(G)), kinds, names, edge_param
+
+
+def graph_path_lifting(G, *, max_terms: int = DEFAULT_MAX_PHI_TERMS):
+    """``(variables, φ coordinates as {exponents: Fraction})`` of a validated graph."""
+    order, kinds, names, edge_param = _validate(G)
+    D = len(names)
+    # per node: {(start, homogeneous nodes): {exponent tuple: coefficient}}
+    state: dict = {}
+    total = 0
+    for node in order:
+        kind = kinds[node]
+        if kind == "input":
+            state[node] = {(repr(node), ()): {(0,) * D: Fraction(1)}}
+            continue
+        if kind == "bias":
+            state[node] = {("1", ()): {(0,) * D: Fraction(1)}}
+            continue
+        acc: dict = {}
+        for u in G.predecessors(node):
+            how, what = edge_param[(u, node)]
+            for key, poly in state[u].items():
+                target = acc.setdefault(key, {})
+                for mono, c in poly.items():
+                    if how == "param":
+                        m = list(mono)
+                        m[what] += 1
+                        m = tuple(m)
+                        coef = c
+                    else:
+                        m, coef = mono, c * what
+                    target[m] = target.get(m, 0) + coef
+        if kind == "hidden" and G.nodes[node].get("activation", "relu") in HOMOGENEOUS:
+            tag = repr(node)
+            acc = {(start, nodes + (tag,)): poly for (start, nodes), poly in acc.items()}
+        total += sum(len(p) for p in acc.values())
+        if total > max_terms:
+            raise BudgetExceeded(
+                f"the path-lifting of this graph has more than max_terms={max_terms} monomials; graphs are expanded exactly"
+            )
+        state[node] = acc
+    coords = []
+    for node in order:
+        if kinds[node] == "output":
+            for key in sorted(state[node], key=repr):
+                coord = {m: c for m, c in state[node][key].items() if c}
+                if coord:
+                    coords.append(coord)
+    return names, coords
+
+
+def from_graph(G, *, name: str | None = None, max_terms: int = DEFAULT_MAX_PHI_TERMS) -> Model:
+    """The model of an architecture given as a ``networkx.DiGraph``.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Nodes with ``kind`` (and ``activation`` for hidden nodes), edges with
+        optional ``param=`` (sharing), ``trainable=False`` and ``value=``.
+    name : str, optional
+    max_terms : int
+        Budget of monomials of the expanded path-lifting.
+
+    Returns
+    -------
+    Model
+        An explicit-polynomial model; ``model.graph`` is ``G``.
+
+    Raises
+    ------
+    InvalidArgument
+        A cycle (naming a node on it), unknown kinds, dangling nodes, misuse of ``param``.
+    UnsupportedArchitecture
+        An activation other than linear, ReLU or leaky ReLU.
+    DomainError
+        A fixed weight given as a float, NaN or infinity.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", kind="input"); G.add_node("h", kind="hidden", activation="relu")
+    >>> G.add_node("y", kind="output")
+    >>> G.add_edge("x", "h", param="a"); G.add_edge("h", "y", param="b")
+    >>> from_graph(G).phi
+    [a*b]
+    >>> G.add_edge("y", "x")
+    >>> from_graph(G)
+    Traceback (most recent call last):
+    ...
+    flowlaws.errors.InvalidArgument: G has a cycle through node 'x' ('x' -> 'h' -> 'y' -> 'x'); architectures must be acyclic
+    """
+    names, coords = graph_path_lifting(G, max_terms=max_terms)
+    phi = integer_coordinates(coords)
+    if not phi:
+        raise InvalidArgument("every coordinate of φ is constant: no trainable weight lies on an input-output path")
+    model = Model(variables=tuple(names), kind="polynomials", name=name or f"graph({G.number_of_nodes()} nodes)", phi=phi)
+    model.graph = G
+    return model
+
+
+def mlp_graph(layers, activations, bias: bool, variables) -> Any:
+    """The ``networkx.DiGraph`` of a fully connected network, parameters named as ``variables``."""
+    import networkx as nx
+
+    G = nx.DiGraph()
+    L = len(layers) - 1
+    pos = 0
+    for j in range(layers[0]):
+        G.add_node(f"x{j}", kind="input", layer=0)
+    for l in range(1, L + 1):
+        for i in range(layers[l]):
+            if l < L:
+                G.add_node(f"h{l}_{i}", kind="hidden", activation=activations[l - 1], layer=l)
+            else:
+                G.add_node(f"y{i}", kind="output", layer=l)
+
+    def node(l: int, i: int) -> str:
+        return f"x{i}" if l == 0 else (f"h{l}_{i}" if l < L else f"y{i}")
+
+    for l in range(1, L + 1):
+        for i in range(layers[l]):
+            for j in range(layers[l - 1]):
+                G.add_edge(node(l - 1, j), node(l, i), param=variables[pos])
+                pos += 1
+        if bias:
+            G.add_node(f"bias{l}", kind="bias", layer=l - 1)
+            for i in range(layers[l]):
+                G.add_edge(f"bias{l}", node(l, i), param=variables[pos])
+                pos += 1
+    return G
