@@ -14,10 +14,11 @@ from .algebra._lie import lie_rank
 from .algebra._modular import DEFAULT_PRIME
 from .errors import BudgetExceeded, FlowlawsError, InvalidArgument
 from .laws import Law
-from ._flows import check_flow, generator_family, generators_json, law_search
+from ._flows import Flow, check_flow, generator_family, generators_json, law_search, model_json, uses_network_route
+from .algebra._network_laws import LocalVerifier, structural_candidates
 from .models._model import Model
 
-__all__ = ["analyze", "Result", "SCHEMA"]
+__all__ = ["analyze", "compare_flows", "Result", "SCHEMA"]
 
 SCHEMA = "flowlaws-certificate/1"
 DEFAULT_MAX_DEGREE = 4
@@ -28,10 +29,10 @@ def _word_json(word: tuple[int, ...]) -> Any:
     return word[0] if len(word) == 1 else [word[0], _word_json(word[1:])]
 
 
-def _law_from_poly(h: dict, variables: tuple[str, ...]) -> Law:
+def _law_from_poly(h: dict, variables: tuple[str, ...], time_rate: Any = 0) -> Law:
     terms = [(int(c), tuple(mono)) for mono, c in h.items()]
     terms.sort(key=lambda t: ([v for v, _ in t[1]], [-e for _, e in t[1]]))
-    return Law(tuple(terms), variables)
+    return Law(tuple(terms), variables, time_rate)
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Result:
     """
 
     model: Model
-    flow: str
+    flow: Flow
     dim: int
     rank: int
     laws: list[Law]
@@ -86,7 +87,7 @@ class Result:
         """The stable summary printed by ``flowlaws analyze --json``."""
         return {
             "model": self.model.name,
-            "flow": self.flow,
+            "flow": self.flow.to_json(),
             "count": self.count,
             "dim": self.dim,
             "rank": self.rank,
@@ -128,6 +129,7 @@ def analyze(
     *,
     flow: str = "gradient",
     tau: Any = None,
+    metric: str | None = None,
     max_degree: int | None = None,
     max_dim: int = DEFAULT_MAX_DIM,
     max_monomials: int = 60_000,
@@ -140,10 +142,15 @@ def analyze(
     ----------
     model : Model
         From :mod:`flowlaws.models`.
-    flow : {"gradient"}
-        The flow (momentum flows are a later addition).
-    tau : None
-        Damping of momentum flows; must be unset for gradient flow.
+    flow : {"gradient", "momentum", "nesterov"}
+        Gradient flow, heavy-ball momentum ``θ'' + τθ' = −∇L`` or Nesterov's
+        ``θ'' + (3/t)θ' = −∇L``; momentum flows live on the phase space
+        ``(s = e^{τt} or t, θ, θ')`` of dimension ``2D + 1``.
+    tau : int, Fraction or str, optional
+        The exact damping ``τ ≥ 0`` of ``flow="momentum"`` (default 1); floats are refused.
+    metric : {"euclidean", "nmf"}, optional
+        Mirror metric ``M(θ)``: ``"nmf"`` is ``diag(θ)``; default: the model's own
+        (``models.nmf`` carries ``"nmf"``), else euclidean.
     max_degree : int, optional
         Largest degree of the law search (default 4); the search stops earlier
         as soon as the laws found meet the proved upper bound.
@@ -181,12 +188,18 @@ def analyze(
             f"model={model!r} (type={type(model).__name__}): build one with flowlaws.models.mlp, "
             "factorization, from_polynomials or parse"
         )
-    flow = check_flow(flow, tau)
-    max_degree = DEFAULT_MAX_DEGREE if max_degree is None else _check_int("max_degree", max_degree, 1)
+    flow = check_flow(flow, tau, metric, model=model if isinstance(model, Model) else None)
+    if max_degree is None:  # Nesterov's laws carry t^3: degree 5
+        max_degree = DEFAULT_MAX_DEGREE + (1 if flow.name == "nesterov" else 0)
+    else:
+        max_degree = _check_int("max_degree", max_degree, 1)
     seed = _check_int("seed", seed, 0)
-    D = model.dim
-    if D > max_dim:
-        raise BudgetExceeded(f"{model.name} has D={D} parameters, over max_dim={max_dim}; pass a larger max_dim to try")
+    if model.dim > max_dim:
+        raise BudgetExceeded(
+            f"{model.name} has D={model.dim} parameters, over max_dim={max_dim}; pass a larger max_dim to try"
+        )
+    D = flow.dim(model.dim)
+    variables = flow.variables(model.variables)
     prime = DEFAULT_PRIME
     rng = np.random.default_rng(seed)
     point = rng.integers(1, prime, size=D, dtype=np.int64)
@@ -195,15 +208,31 @@ def analyze(
     notes: list[str] = []
 
     t0 = time.perf_counter()
-    family = generator_family(model, prime=prime, seed=seed)
-    search = law_search(model, family, prime=prime, max_monomials=max_monomials, seed=seed + 1)
+    family = generator_family(model, flow, prime=prime, seed=seed)
+    search = law_search(model, family, flow, prime=prime, max_monomials=max_monomials, seed=seed + 1)
+    degrees = range(1, max_degree + 1)
     timings["setup"] = time.perf_counter() - t0
 
     polys: list = []
     basis = None
     rank_res = None
     t_laws = t_rank = 0.0
-    for degree in range(1, max_degree + 1):
+    if uses_network_route(model, flow):
+        # fast path: the laws the architecture's symmetries suggest, verified exactly
+        t = time.perf_counter()
+        verifier = LocalVerifier(family.network)
+        candidates = [h for h in structural_candidates(family.network) if verifier(h)]
+        polys, basis = independent_subset(candidates, law_point, prime, D)
+        t_laws += time.perf_counter() - t
+        if polys:
+            t = time.perf_counter()
+            rank_res = lie_rank(family, point, target=D - len(polys), progress=progress)
+            t_rank += time.perf_counter() - t
+            if rank_res.rank + len(polys) == D:
+                search = None  # certified: no generic search needed
+            else:
+                polys, basis, rank_res = [], None, None
+    for degree in degrees if search is not None or rank_res is None else ():
         if search is not None:
             t = time.perf_counter()
             try:
@@ -233,7 +262,8 @@ def analyze(
     timings["rank"] = t_rank
     if search is not None and search.rejected:
         notes.append(f"{search.rejected} sampled candidate(s) failed the exact check and were dropped")
-    laws = [_law_from_poly(h, model.variables) for h in polys]
+    time_rate = flow.tau if (flow.name == "momentum" and flow.tau) else 0
+    laws = [_law_from_poly(h, variables, time_rate) for h in polys]
     if rank_res.rank + len(laws) < D:
         notes.append(
             f"the count is between {len(laws)} and {D - rank_res.rank}: laws of degree <= {max_degree} "
@@ -246,10 +276,10 @@ def analyze(
         "schema": SCHEMA,
         "library": {"name": "flowlaws", "version": __version__},
         "dim": D,
-        "variables": list(model.variables),
-        "model": model.to_json(),
-        "flow": {"name": flow},
-        "generators": generators_json(model, seed),
+        "variables": list(variables),
+        "model": model_json(model, flow),
+        "flow": flow.to_json(),
+        "generators": generators_json(model, flow, seed),
         "rank": {
             "prime": prime,
             "point": [int(v) for v in point],
@@ -265,3 +295,46 @@ def analyze(
     }
     return Result(model=model, flow=flow, dim=D, rank=rank_res.rank, laws=laws, certificate=certificate,
                   timings=timings, notes=notes)
+
+
+def compare_flows(
+    model: Model, *, flows: tuple[tuple[str, Any], ...] = (("gradient", None), ("momentum", 1), ("momentum", 0), ("nesterov", None)),
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """The count of laws under several flows side by side (the "conservation loss" table).
+
+    Parameters
+    ----------
+    model : Model
+    flows : sequence of (flow, tau)
+        Default: gradient, momentum with τ = 1 and τ = 0, Nesterov.
+    **options
+        Passed to :func:`analyze` (e.g. ``max_degree``).
+
+    Returns
+    -------
+    list of dict
+        One row per flow: ``flow``, ``tau``, ``dim``, ``count``, ``rank``, ``complete``,
+        ``laws`` (strings), ``seconds``; or ``error`` for a flow the model does not support.
+
+    Examples
+    --------
+    >>> import flowlaws as fl
+    >>> rows = compare_flows(fl.models.mlp([2, 2, 1], activation="relu"), flows=(("gradient", None), ("momentum", 1)))
+    >>> [(r["flow"], r["count"]) for r in rows]
+    [('gradient', 2), ('momentum', 0)]
+    """
+    rows = []
+    for name, tau in flows:
+        t = time.perf_counter()
+        try:
+            res = analyze(model, flow=name, tau=tau, **options)
+        except InvalidArgument as err:  # a flow this model does not support (e.g. Nesterov with a metric)
+            rows.append({"flow": name, "tau": None if tau is None else str(tau), "error": str(err)})
+            continue
+        rows.append({
+            "flow": name, "tau": None if tau is None else str(tau), "dim": res.dim, "count": res.count,
+            "rank": res.rank, "complete": res.complete, "bounds": list(res.bounds),
+            "laws": [str(law) for law in res.laws], "seconds": round(time.perf_counter() - t, 4),
+        })
+    return rows

@@ -123,6 +123,10 @@ class LawSearch:
         ``verifier(h) -> bool``, exact.
     max_monomials : int
         The stated limit on unknown coefficients in non-trivial blocks.
+    weights : list of int, optional
+        Degree weights of the variables under which every field is
+        (weighted-)homogeneous, when ``homogeneous`` is False: monomials are
+        then also split by weighted degree (Nesterov: ``t`` and ``θ`` weigh 1, ``θ'`` 0).
     groups : list of int, optional
         A group (for networks: the weight layer) per variable. Laws supported
         on one group, then on two consecutive groups, are looked for first:
@@ -142,6 +146,7 @@ class LawSearch:
         max_monomials: int = 60_000,
         seed: int = 0,
         groups: Sequence[int] | None = None,
+        weights: Sequence[int] | None = None,
     ) -> None:
         self.dim = dim
         self.sampler = sampler
@@ -153,6 +158,7 @@ class LawSearch:
         self.rng = np.random.default_rng(seed)
         self._samples: tuple[np.ndarray, np.ndarray] | None = None
         self.rejected = 0
+        self.weights = list(weights) if weights is not None else None
         self.groups = list(groups) if groups is not None else None
         if self.groups is not None:
             values = sorted(set(self.groups))
@@ -183,13 +189,17 @@ class LawSearch:
                 f"over max_monomials={self.max_monomials}"
             )
         reps = [self.grading.reduce(1 << i) for i in range(D)]
-        blocks: dict[int, list[tuple[int, ...]]] = {}
+        w = self.weights
+        blocks: dict[tuple[int, int], list[tuple[int, ...]]] = {}
         for d in degrees:
             for mono in combinations_with_replacement(range(D), d):
                 cls = 0
                 for v in mono:
                     cls ^= reps[v]
-                blocks.setdefault(cls, []).append(mono)
+                blocks.setdefault((cls, sum(w[v] for v in mono) if w else 0), []).append(mono)
+        if w and not self.homogeneous:
+            top = max(degrees)  # lower total degrees were searched at earlier steps
+            blocks = {k: b for k, b in blocks.items() if any(len(m) == top for m in b)}
         multi = [b for b in blocks.values() if len(b) > 1]
         singles = [b[0] for b in blocks.values() if len(b) == 1]
         by_len: dict[int, list] = {}

@@ -17,11 +17,12 @@ from typing import Callable
 
 import numpy as np
 
-from ._modular import IncrementalBasis
+from ._modular import IncrementalBasis, rank_mod
 
 __all__ = ["LieRank", "lie_rank"]
 
 Word = tuple[int, ...]
+BULK_THRESHOLD = 384
 
 
 @dataclass
@@ -83,6 +84,18 @@ def lie_rank(
         kept = [w for w, r in zip(cands, raised) if r]
         result.words.extend(kept)
         return kept
+
+    # bulk check: when the target is large, one dense rank of goal + 8 seeded generators
+    # (python-flint) is much cheaper than the incremental echelon; success ends the search
+    if family.finite_generators is None and target is not None and goal > BULK_THRESHOLD:
+        words = [(i,) for i in range(goal + 8)]
+        vals = np.vstack([family.evaluate(words[s : s + 1024], point) for s in range(0, len(words), 1024)])
+        result.evaluated += len(words)
+        rank = rank_mod(vals, family.prime)
+        if progress is not None:
+            progress("generators (bulk rank)", rank, goal)
+        if rank >= goal:
+            return LieRank(rank=rank, words=words, level_ranks=[rank], saturated=rank >= dim, evaluated=len(words))
 
     # level 0
     kept_level: list[Word] = []

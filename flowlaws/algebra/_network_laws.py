@@ -19,11 +19,10 @@ from __future__ import annotations
 from ._gf2 import GF2Basis
 from ._laws import SparsePoly, to_flint
 from ._network_fields import HOMOGENEOUS, LayeredNetwork
-from ._polynomial_fields import pairing, sparse_gradient
+from ._polynomial_fields import balanced_sum, pairing, sparse_gradient
 
 __all__ = ["network_grading", "LocalVerifier", "parameter_layers"]
 
-MAX_LOCAL_TERMS = 3_000_000
 
 
 def _indices(net: LayeredNetwork):
@@ -82,79 +81,170 @@ def network_grading(net: LayeredNetwork) -> GF2Basis:
 
 
 class LocalVerifier:
-    """Exact law check for a layered network through the local polynomial of its layers."""
+    """Exact law check for a layered network through the local polynomial of its layers.
+
+    Only the part ``P_S`` of the local polynomial made of paths through an edge
+    of the law's support ``S`` is built (``∂_v P = ∂_v P_S`` for ``v ∈ S``), in a
+    context holding just the variables those paths use.
+    """
 
     def __init__(self, net: LayeredNetwork) -> None:
         self.net = net
         self.layer = parameter_layers(net)
-        self._cache: dict[tuple[int, int], tuple] = {}
+        self.edges = _edges(net)
         self.skipped = 0
 
-    def _local(self, l1: int, l2: int):
-        key = (l1, l2)
-        if key in self._cache:
-            return self._cache[key]
+    def _local_part(self, support: set[int]):
         import flint
 
         net = self.net
-        terms = 1
-        for l in range(l1 - 1, l2 + 1):
-            terms *= net.layers[l] + 1
-        if terms > MAX_LOCAL_TERMS:
-            self._cache[key] = None
-            return None
-        params = [v for v in range(net.dim) if l1 <= self.layer[v] <= l2]
-        names = [f"t{v}" for v in params]
-        names += [f"A{u}" for u in range(net.layers[l1 - 1])] + ["Ac"]
-        gates = [(l, j) for l in range(l1, l2) if net.activations[l - 1] in HOMOGENEOUS for j in range(net.layers[l])]
-        names += [f"g{l}_{j}" for l, j in gates]
-        names += [f"B{w}" for w in range(net.layers[l2])]
-        ctx = flint.fmpz_mpoly_ctx.get(tuple(names), "deglex")
-        gens = ctx.gens()
-        index = {v: k for k, v in enumerate(params)}
-        pos = len(params)
-        A = list(gens[pos : pos + net.layers[l1 - 1]])
-        Ac = gens[pos + net.layers[l1 - 1]]
-        pos += net.layers[l1 - 1] + 1
-        gate = {lj: gens[pos + k] for k, lj in enumerate(gates)}
-        pos += len(gates)
-        B = gens[pos : pos + net.layers[l2]]
-        idx = _indices(net)
-        h = A
+        layers = [self.layer[v] for v in support]
+        l1, l2 = min(layers), max(layers)
+        # edges by layer: (var, dst, src) with src = -1 for the constant (bias)
+        S_heads: dict[int, set[int]] = {}
+        S_tails: dict[int, set[int]] = {}
+        for v in support:
+            l, dst, src = self.edges[v]
+            S_heads.setdefault(l, set()).add(dst)
+            S_tails.setdefault(l - 1, set()).add(src)
+        # down[l]: nodes of layer l reached from the head of an S edge; up[l]: nodes reaching a tail
+        down: dict[int, set[int]] = {l1 - 1: set()}
         for l in range(l1, l2 + 1):
-            W, b = idx[l]
-            pre = []
+            prev = down[l - 1]
+            reach = set(S_heads.get(l, set()))
+            if prev:
+                reach |= set(range(net.layers[l]))  # dense layers: everything downstream
+            down[l] = reach
+        up: dict[int, set[int]] = {l2: set()}
+        for l in range(l2 - 1, l1 - 2, -1):
+            nxt = up[l + 1]
+            reach = set(S_tails.get(l, set()))
+            if nxt:
+                reach |= set(range(net.layers[l]))
+            up[l] = reach
+        names: list[str] = []
+        index: dict = {}
+
+        def var(key) -> int:
+            if key not in index:
+                index[key] = len(names)
+                names.append(str(key))
+            return index[key]
+
+        # first pass: collect variables, second: build polynomials
+        plan = []
+        for l in range(l1, l2 + 1):
+            W, b = _indices(net)[l]
             for i in range(net.layers[l]):
-                acc = ctx.from_dict({})
-                for j, hj in enumerate(h):
-                    acc += gens[index[W(i, j)]] * hj
-                if b is not None:
-                    acc += gens[index[b(i)]] * Ac
-                pre.append(acc)
-            if l < l2:
-                h = [gate[(l, i)] * pi if (l, i) in gate else pi for i, pi in enumerate(pre)]
-            else:
-                h = pre
-        P = ctx.from_dict({})
-        for w, pw in enumerate(h):
-            P += B[w] * pw
-        entry = (ctx, index, P, {})
-        self._cache[key] = entry
-        return entry
+                terms = []  # (param var, src, kind) kind: "S" (S edge from noS), "down" (from S part), "up" (noS→noS)
+                sources = [(u, W(i, u)) for u in range(net.layers[l - 1])] + ([(-1, b(i))] if b else [])
+                for u, v in sources:
+                    if v in support:
+                        terms.append((v, u, "S"))
+                    if u >= 0 and u in down[l - 1]:
+                        terms.append((v, u, "down"))
+                    if v not in support and i in up[l] and l < l2:
+                        terms.append((v, u, "up"))
+                plan.append((l, i, terms))
+                for v, u, _ in terms:
+                    var(("t", v))
+        for u in range(net.layers[l1 - 1]):
+            var(("A", u))
+        var(("A", -1))
+        for w in range(net.layers[l2]):
+            var(("B", w))
+        gated = [(l, i) for l in range(l1, l2) if net.activations[l - 1] in HOMOGENEOUS for i in range(net.layers[l])]
+        for key in gated:
+            var(("g",) + key)
+        ctx = flint.fmpz_mpoly_ctx.get(tuple(f"z{k}" for k in range(len(names))), "deglex")
+        gens = ctx.gens()
+        zero = ctx.from_dict({})
+        noS = {(l1 - 1, u): gens[index[("A", u)]] for u in range(net.layers[l1 - 1])}
+        Spart: dict = {}
+        const = gens[index[("A", -1)]]
+        for l, i, terms in plan:
+            s_acc, n_acc = [], []
+            for v, u, kind in terms:
+                t = gens[index[("t", v)]]
+                src_no = const if u < 0 else noS.get((l - 1, u))
+                if kind == "S" and src_no is not None:
+                    s_acc.append(t * src_no)
+                elif kind == "down" and (l - 1, u) in Spart:
+                    s_acc.append(t * Spart[(l - 1, u)])
+                elif kind == "up" and src_no is not None:
+                    n_acc.append(t * src_no)
+            key = ("g", l, i)
+            gate = gens[index[key]] if (l < l2 and key in index) else None
+            if s_acc:
+                val = balanced_sum(s_acc)
+                Spart[(l, i)] = gate * val if gate is not None else val
+            if n_acc:
+                val = balanced_sum(n_acc)
+                noS[(l, i)] = gate * val if gate is not None else val
+        P = balanced_sum([gens[index[("B", w)]] * Spart[(l2, w)] for w in range(net.layers[l2]) if (l2, w) in Spart])
+        var_index = {v: index[("t", v)] for v in support}
+        return ctx, var_index, (P if P is not None else zero)
 
     def __call__(self, h: SparsePoly) -> bool:
         if not h:
             return False
         support = {v for mono in h for v, _ in mono}
-        layers = [self.layer[v] for v in support]
-        local = self._local(min(layers), max(layers))
-        if local is None:
-            self.skipped += 1
-            return False
-        ctx, index, P, dP = local
+        ctx, index, P = self._local_part(support)
         grad = sparse_gradient(to_flint(h, ctx, index))
-        for v in grad:
-            if v not in dP:
-                dP[v] = P.derivative(v)
+        dP = {v: P.derivative(v) for v in grad}
         value = pairing(grad, dP)
         return value is not None and value.is_zero()
+
+
+def _edges(net: LayeredNetwork) -> list[tuple[int, int, int]]:
+    """Per parameter: (layer, destination neuron, source neuron or -1 for a bias)."""
+    out = [None] * net.dim
+    for l, (ws, bs) in enumerate(net.slices(), start=1):
+        n_in = net.layers[l - 1]
+        for k in range(ws.stop - ws.start):
+            out[ws.start + k] = (l, k // n_in, k % n_in)
+        if bs is not None:
+            for k in range(bs.stop - bs.start):
+                out[bs.start + k] = (l, k, -1)
+    return out
+
+
+def structural_candidates(net: LayeredNetwork) -> list[SparsePoly]:
+    """Laws suggested by the architecture's symmetries (each still to be verified exactly).
+
+    * per ReLU / leaky-ReLU neuron (rescaling invariance): ``‖incoming‖² − ‖outgoing‖²``,
+      its bias counted as incoming;
+    * per linear hidden layer (invariance under ``W_l → A W_l``, ``W_{l+1} → W_{l+1} A⁻¹``):
+      the entries of ``W_l W_lᵀ + b_l b_lᵀ − W_{l+1}ᵀ W_{l+1}``.
+
+    Wide linear layers give dependent entries; the caller keeps an independent subset.
+    """
+    idx = _indices(net)
+    out: list[SparsePoly] = []
+
+    def incoming(l: int, a: int) -> list[int]:
+        W, b = idx[l]
+        return [W(a, u) for u in range(net.layers[l - 1])] + ([b(a)] if b else [])
+
+    def outgoing(l: int, a: int) -> list[int]:
+        W, _ = idx[l + 1]
+        return [W(w, a) for w in range(net.layers[l + 1])]
+
+    for l in range(1, net.depth):
+        n = net.layers[l]
+        if net.activations[l - 1] in HOMOGENEOUS:
+            for a in range(n):
+                h: SparsePoly = {((v, 2),): 1 for v in incoming(l, a)}
+                h.update({((v, 2),): -1 for v in outgoing(l, a)})
+                out.append(h)
+        else:
+            for a in range(n):
+                for b in range(a, n):
+                    h = {}
+                    for sign, va, vb in [(1, x, y) for x, y in zip(incoming(l, a), incoming(l, b))] + [
+                        (-1, x, y) for x, y in zip(outgoing(l, a), outgoing(l, b))
+                    ]:
+                        mono = ((va, 2),) if va == vb else tuple(sorted(((va, 1), (vb, 1))))
+                        h[mono] = h.get(mono, 0) + sign
+                    out.append({m: c for m, c in h.items() if c})
+    return out

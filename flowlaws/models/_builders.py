@@ -11,7 +11,7 @@ from ..errors import DomainError, InvalidArgument, UnsupportedArchitecture
 from .._parse import parse_polynomial
 from ._model import Model, integer_coordinates
 
-__all__ = ["mlp", "factorization", "symmetric_factorization", "from_polynomials"]
+__all__ = ["mlp", "factorization", "symmetric_factorization", "from_polynomials", "nmf"]
 
 ACTIVATIONS = ("linear", "relu", "leaky_relu")
 _ALIASES = {"leaky": "leaky_relu", "leakyrelu": "leaky_relu", "identity": "linear"}
@@ -257,3 +257,21 @@ def symmetric_factorization(n: int, r: int) -> Model:
                 coord[tuple(e)] = coord.get(tuple(e), 0) + 1
             coords.append(coord)
     return Model(variables=tuple(names), kind="polynomials", name=f"sym:{n}x{r}", phi=coords)
+
+
+def nmf(n: int, r: int, m: int) -> Model:
+    """Non-negative matrix factorization ``U Vᵀ`` carrying the metric ``diag(θ)``.
+
+    Gradient flow with this metric is the continuous limit of multiplicative
+    updates; ``analyze`` uses the model's metric unless told otherwise.
+
+    Examples
+    --------
+    >>> import flowlaws as fl
+    >>> fl.analyze(nmf(2, 2, 2)).count         # Σ_i U_ik − Σ_j V_jk for each k
+    2
+    """
+    model = factorization(n, r, m)
+    model.metric = "nmf"
+    model.name = f"nmf:{n}x{r}x{m}"
+    return model

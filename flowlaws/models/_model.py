@@ -64,6 +64,7 @@ class Model:
         self.activations = activations
         self.bias = bias
         self._graph = None
+        self.metric = "euclidean"
 
     @property
     def graph(self):

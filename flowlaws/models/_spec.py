@@ -2,7 +2,7 @@
 
 ``KIND:AxBxC`` with KIND one of ``linear``, ``relu``, ``leaky`` (or
 ``leaky_relu``), each optionally ``+bias``: a fully connected network with
-those widths; ``factorization:NxRxM`` (``U Vᵀ``); ``sym:NxR`` (``U Uᵀ``);
+those widths; ``factorization:NxRxM`` (``U Vᵀ``); ``nmf:NxRxM`` (``U Vᵀ`` with the metric ``diag(θ)``); ``sym:NxR`` (``U Uᵀ``);
 ``product:D`` (``θ1⋯θD``); ``attention:DxK`` (``Q Kᵀ``, ``V Oᵀ``);
 ``resnet:WxH`` (a residual block ``W2 σ(W1 x) + x``, add ``+bias`` for biases);
 ``conv1d:LxK`` or ``conv1d:LxKxC`` (a shared kernel over a length-L input, C channels).
@@ -20,14 +20,14 @@ from __future__ import annotations
 import re
 
 from ..errors import InvalidArgument
-from ._builders import factorization, from_polynomials, mlp, symmetric_factorization
+from ._builders import factorization, from_polynomials, mlp, nmf, symmetric_factorization
 from ._blocks import conv1d, resnet_block
 from ._model import Model
 from ._products import attention
 
 __all__ = ["parse", "SPEC_KINDS"]
 
-SPEC_KINDS = ("linear", "relu", "leaky", "leaky_relu", "factorization", "sym", "product", "attention", "resnet", "conv1d")
+SPEC_KINDS = ("nmf", "linear", "relu", "leaky", "leaky_relu", "factorization", "sym", "product", "attention", "resnet", "conv1d")
 _ACT = {"linear": "linear", "relu": "relu", "leaky": "leaky_relu", "leaky_relu": "leaky_relu"}
 
 
@@ -72,6 +72,9 @@ def parse(spec: str) -> Model:
     elif base == "factorization":
         n, r, m = _expect(spec, _sizes(spec, sizes), 3)
         model = factorization(n, r, m)
+    elif base == "nmf":
+        n, r, m = _expect(spec, _sizes(spec, sizes), 3)
+        model = nmf(n, r, m)
     elif base == "sym":
         n, r = _expect(spec, _sizes(spec, sizes), 2)
         model = symmetric_factorization(n, r)
