@@ -29,10 +29,18 @@ def _word_json(word: tuple[int, ...]) -> Any:
     return word[0] if len(word) == 1 else [word[0], _word_json(word[1:])]
 
 
-def _law_from_poly(h: dict, variables: tuple[str, ...], time_rate: Any = 0) -> Law:
+def _law_from_poly(h: dict, variables: tuple[str, ...], tau: Any = 0) -> Law:
+    """A found law as a :class:`Law`; on the momentum phase space (``tau > 0``) a
+    power ``s^k`` common to every term is factored out as ``exp(k·τ·t)``."""
     terms = [(int(c), tuple(mono)) for mono, c in h.items()]
+    rate: Any = 0
+    if tau:
+        powers = {mono[0][1] if mono and mono[0][0] == 0 else 0 for _, mono in terms}
+        if len(powers) == 1 and (k := powers.pop()):
+            terms = [(c, mono[1:]) for c, mono in terms]
+            rate = k * tau
     terms.sort(key=lambda t: ([v for v, _ in t[1]], [-e for _, e in t[1]]))
-    return Law(tuple(terms), variables, time_rate)
+    return Law(tuple(terms), variables, rate)
 
 
 @dataclass
@@ -217,7 +225,7 @@ def analyze(
     basis = None
     rank_res = None
     t_laws = t_rank = 0.0
-    if uses_network_route(model, flow):
+    if uses_network_route(model, flow) and max_degree >= 2:
         # fast path: the laws the architecture's symmetries suggest, verified exactly
         t = time.perf_counter()
         verifier = LocalVerifier(family.network)
@@ -286,7 +294,7 @@ def analyze(
             "words": [_word_json(w) for w in rank_res.words],
             "value": rank_res.rank,
         },
-        "laws": [law.to_json() for law in laws],
+        "laws": [[[str(c), [[v, e] for v, e in mono]] for mono, c in sorted(h.items())] for h in polys],
         "independence": {"prime": prime, "point": [int(v) for v in law_point], "value": len(laws)},
         "bounds": {"lower": lo, "upper": hi},
         "count": hi,

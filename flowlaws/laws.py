@@ -45,8 +45,9 @@ class Law:
     variables : tuple of str
         The model's parameter names, indexed by the variable indices.
     time_rate : int or Fraction, optional
-        Non-zero for momentum laws on the phase space ``(s, θ, θ')``: variable 0
-        is ``s = exp(time_rate * t)``, printed and exported as that exponential.
+        A time-dependent law is ``exp(time_rate * t) * p`` with ``p`` the
+        polynomial of ``terms``; ``0`` means none. (Momentum laws found on the
+        phase space ``(s = e^{τt}, θ, θ')`` factor their power of ``s`` out this way.)
     """
 
     terms: tuple[Term, ...]
@@ -63,37 +64,21 @@ class Law:
         """Indices of the variables the law depends on, increasing."""
         return tuple(sorted({v for _, mono in self.terms for v, _ in mono}))
 
-    def _time_power(self, mono: tuple[tuple[int, int], ...]) -> tuple[int, tuple[tuple[int, int], ...]]:
-        if self.time_rate and mono and mono[0][0] == 0:
-            return mono[0][1], mono[1:]
-        return 0, mono
-
-    def _exp(self, k: int) -> str:
-        rate = self.time_rate * k
-        return "exp(t)" if rate == 1 else f"exp({rate}*t)"
-
     def __str__(self) -> str:
-        powers = {self._time_power(mono)[0] for _, mono in self.terms}
-        common = powers.pop() if len(powers) == 1 else 0
         out = ""
         for i, (coef, mono) in enumerate(self.terms):
-            k, rest = self._time_power(mono)
-            if common:
-                k = 0
-            body = _monomial_str(rest, self.variables) if rest else ""
-            if k:
-                body = f"{self._exp(k)}*{body}" if body else self._exp(k)
+            body = _monomial_str(mono, self.variables)
             mag = abs(coef)
-            if not body:
-                text = str(mag)
-            else:
-                text = body if mag == 1 else f"{mag}*{body}"
+            text = body if (mag == 1 and mono) else (f"{mag}*{body}" if mono else str(mag))
             if i == 0:
                 out = ("-" if coef < 0 else "") + text
             else:
                 out += (" - " if coef < 0 else " + ") + text
         out = out or "0"
-        return f"{self._exp(common)}*({out})" if common else out
+        if self.time_rate:
+            rate = "t" if self.time_rate == 1 else f"{self.time_rate}*t"
+            out = f"exp({rate})*({out})"
+        return out
 
     def to_sympy(self, symbols: dict[str, Any] | None = None) -> Any:
         """The law as a SymPy expression (symbols named after the parameters).
@@ -108,14 +93,14 @@ class Law:
         syms = [
             (symbols or {}).get(name) or sympy.Symbol(name) for name in self.variables
         ]
-        if self.time_rate:
-            syms[0] = sympy.exp(sympy.Rational(self.time_rate) * sympy.Symbol("t"))
         expr = sympy.Integer(0)
         for coef, mono in self.terms:
             term = sympy.Integer(coef)
             for var, exp in mono:
                 term *= syms[var] ** exp
             expr += term
+        if self.time_rate:
+            expr = sympy.exp(sympy.Rational(self.time_rate) * sympy.Symbol("t")) * expr
         return expr
 
     def to_json(self) -> list[list[Any]]:

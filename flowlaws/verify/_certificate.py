@@ -9,9 +9,16 @@ The shape is strict: a missing, unknown or mistyped field is refused (a
 claim the checker would ignore must not ride along), integers must be JSON
 integers (never floats or booleans) and every size is bounded (:data:`LIMITS`).
 
-What it does not check: the ``variables`` names and the ``library`` and
-``timings`` fields beyond their types (information only); flows other than
-``gradient`` are refused, not checked.
+Flows (section "Other flows" of the format, :mod:`flowlaws.verify._flows`):
+gradient flow with the euclidean or the ``"nmf"`` metric, momentum with a
+rational ``tau`` (either metric) and Nesterov. For momentum and Nesterov the
+phase space is ``(s or t, θ, v)``, ``dim = 2D + 1``, word leaf ``0`` is the
+drift ``χ_0`` and leaf ``k ≥ 1`` the lift of generator ``k − 1``.
+
+What it does not check: the parameter names in ``variables`` (information
+only; for momentum and Nesterov the time coordinate's name and the velocity
+names ``name + "'"`` *are* checked) and the ``library`` and ``timings``
+fields beyond their types.
 """
 
 from __future__ import annotations
@@ -24,11 +31,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CertificateError
+from ._flows import FLOW_NAMES, METRICS, FlowSpec, LiftedGenerators, law_fields, parse_tau
 from ._modp import Echelon, WordEvaluator, is_prime
 from ._network import ACTIVATIONS, Network
 from ._polys import Field, Poly, hessian_vector_at, inner, int_str
 
-__all__ = ["check_certificate", "parse_model", "parse_poly", "path_budget_problem", "Reparam", "SCHEMA", "LIMITS"]
+__all__ = [
+    "check_certificate", "parse_flow", "parse_model", "parse_poly", "path_budget_problem", "Reparam", "SCHEMA",
+    "LIMITS",
+]
 
 SCHEMA = "flowlaws-certificate/1"
 
@@ -307,10 +318,18 @@ class _Generators:
         if problem:
             raise _fail(problem, "generators")
 
-    def check_index(self, a: int, where: str) -> None:
+    def check_index(self, a: int, where: str, offset: int = 0) -> None:
+        """Refuse a generator index the model does not have (``offset=1``: word leaves of a flow
+        with a drift, where leaf ``a + 1`` is generator ``a``)."""
         if self.kind == "coordinates":
             n = len(self.model.phi)  # type: ignore[attr-defined]
             if a >= n:
+                if offset:
+                    raise _fail(
+                        f"{where} uses leaf {a + offset}, the lift of generator {a}, but the model has {n} "
+                        f"coordinates (leaf 0 is chi_0, leaves 1..{n} their lifts)",
+                        "generators",
+                    )
                 raise _fail(
                     f"{where} uses generator {a} but the model has {n} coordinates (generators 0..{n - 1})",
                     "generators",
@@ -349,6 +368,8 @@ class _Generators:
 class _Parsed:
     dim: int
     names: list[str]
+    flow: FlowSpec
+    params: int
     model: Reparam
     generators: Mapping
     rank_prime: int
@@ -363,6 +384,96 @@ class _Parsed:
     upper: int
     count: int
     complete: bool
+
+
+def parse_flow(x: Any, where: str = "flow") -> FlowSpec:
+    """The ``flow`` object as a :class:`~flowlaws.verify._flows.FlowSpec` (``CertificateError`` step ``schema``).
+
+    >>> parse_flow({"name": "momentum", "tau": "1/2"}).describe()
+    'momentum flow (tau=1/2)'
+    >>> parse_flow({"name": "momentum", "tau": 0.5})
+    Traceback (most recent call last):
+    ...
+    flowlaws.errors.CertificateError: [schema] flow.tau: tau=0.5 (type=float): tau is a rational written as a string "a/b"; floats are not exact, write e.g. "1/2"
+    """
+    flow = _object(x, where, ("name",), ("tau", "metric"))
+    name = flow["name"]
+    if name not in FLOW_NAMES:
+        raise _fail(f"{where}.name: {_describe(name)} is not one of {list(FLOW_NAMES)}")
+    metric = flow.get("metric")
+    if metric is None:
+        metric = "euclidean"
+    if metric not in METRICS:
+        raise _fail(f"{where}.metric: {_describe(metric)} is not one of {list(METRICS)} (or absent for euclidean)")
+    if name == "nesterov" and metric != "euclidean":
+        raise _fail(
+            f"{where}.metric: the format defines Nesterov's flow with the euclidean metric only, got {metric!r}; "
+            "remove the metric"
+        )
+    tau = flow.get("tau")
+    if name == "momentum":
+        if "tau" not in flow:
+            raise _fail(f"{where}: momentum needs its damping \"tau\" (a string such as \"1\" or \"1/2\")")
+        try:
+            value = parse_tau(tau)
+        except ValueError as err:
+            raise _fail(f"{where}.tau: {err}") from err
+        return FlowSpec(name, metric, value)
+    if tau is not None:
+        what = "its damping is 3/t" if name == "nesterov" else "tau is the damping of momentum"
+        raise _fail(f"{where}.tau: {name} flow has no tau ({what}), got {_describe(tau)}; remove it or use null")
+    return FlowSpec(name, metric, None)
+
+
+def _parse_model_for_flow(x: Any, dim: int, flow: FlowSpec, budget: _Budget) -> tuple[Reparam, int]:
+    """The model and its number of parameters ``D``, with ``dim`` checked against the flow."""
+    if not flow.has_drift:
+        model = parse_model(x, dim, "model", budget)
+        return model, dim
+    label = flow.describe()
+    if isinstance(x, Mapping) and x.get("kind") == "network":
+        model = parse_model(x, None, "model", budget)
+        D = model.dim
+        if dim != 2 * D + 1:
+            raise _fail(
+                f"dim={dim} but the {label} of a network with {D} parameters has the phase space "
+                f"(time, theta, v) of dimension 2*{D} + 1 = {2 * D + 1}; set dim to {2 * D + 1}"
+            )
+        return model, D
+    if dim % 2 == 0 or dim < 3:
+        raise _fail(
+            f"dim={dim}: the {label} has the phase space (time, theta, v) of dimension 2D + 1 (odd, >= 3) "
+            "for D parameters"
+        )
+    D = (dim - 1) // 2
+    try:
+        model = parse_model(x, D, "model", budget)
+    except CertificateError as err:
+        if "variable index" in str(err):
+            raise _fail(
+                f"{str(err)[len('[schema] '):]} (under the {label}, phi is a polynomial in the D = (dim - 1)/2 = {D} "
+                f"parameters, indices 0..{D - 1})"
+            ) from err
+        raise
+    return model, D
+
+
+def _check_phase_names(names: list[str], D: int, flow: FlowSpec) -> None:
+    """The phase-space naming convention: time coordinate first, velocities ``name + "'"`` last."""
+    time_name = flow.time_name
+    if names[0] != time_name:
+        why = "s = exp(tau*t) since tau > 0" if time_name == "s" else "the time t itself"
+        raise _fail(
+            f"variables[0]={names[0]!r}: the {flow.describe()} has its time coordinate first, named "
+            f"{time_name!r} ({why})"
+        )
+    for j in range(D):
+        want = names[1 + j] + "'"
+        if names[D + 1 + j] != want:
+            raise _fail(
+                f"variables[{D + 1 + j}]={names[D + 1 + j]!r}: the velocity of parameter {names[1 + j]!r} "
+                f"(variables[{1 + j}]) is named {want!r}"
+            )
 
 
 def _parse(cert: Any) -> _Parsed:
@@ -385,16 +496,11 @@ def _parse(cert: Any) -> _Parsed:
                 raise _fail(f"timings.{k}: expected a finite number of seconds, got {_describe(v)}")
     dim = _int(cert["dim"], "dim", lo=1, hi=LIMITS["dim"])
     names = [_str(v, f"variables[{i}]") for i, v in enumerate(_list(cert["variables"], "variables", length=dim))]
-    flow = _object(cert["flow"], "flow", ("name",), ("tau",))
-    if flow["name"] != "gradient":
-        raise _fail(
-            f"flow.name: {_describe(flow['name'])} is not supported by this checker yet; "
-            "only 'gradient' certificates can be checked (momentum is a later issue)"
-        )
-    if flow.get("tau") is not None:
-        raise _fail(f"flow.tau: gradient flow has no tau, got {_describe(flow['tau'])}; remove it or use null")
+    flow = parse_flow(cert["flow"])
     budget = _Budget()
-    model = parse_model(cert["model"], dim, "model", budget)
+    model, params = _parse_model_for_flow(cert["model"], dim, flow, budget)
+    if flow.has_drift:
+        _check_phase_names(names, params, flow)
     gens = cert["generators"]
     if not isinstance(gens, Mapping) or gens.get("kind") not in ("coordinates", "network-combinations"):
         raise _fail(
@@ -431,9 +537,12 @@ def _parse(cert: Any) -> _Parsed:
     count = _int(cert["count"], "count")
     complete = _bool(cert["complete"], "complete")
     return _Parsed(
-        dim, names, model, gens, rank_prime, rank_point, words, rank_value, laws,
+        dim, names, flow, params, model, gens, rank_prime, rank_point, words, rank_value, laws,
         ind_prime, ind_point, ind_value, lower, upper, count, complete,
     )
+
+
+_GRADIENT = FlowSpec("gradient")
 
 
 def _check_prime(p: int, where: str) -> None:
@@ -456,7 +565,9 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
     shape and sizes, primality, the generators (including a network's
     path-lifting), the rank of the bracket words at the point mod the prime,
     each law as an exact polynomial identity over Z, the independence of the
-    laws, and the stated conclusion.
+    laws, and the stated conclusion. Gradient flow (euclidean or ``"nmf"``
+    metric), momentum (``tau``, either metric) and Nesterov are checked in
+    their phase space (``docs/certificate-format.md``, "Other flows").
 
     Parameters
     ----------
@@ -466,9 +577,10 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"proved": {"upper_bound", "lower_bound", "exact"}, "count", "dim",
-        "rank", "laws", "complete", "steps": [{"step", "detail"}, ...],
-        "seconds": {step: float}}``.
+        ``{"proved": {"upper_bound", "lower_bound", "exact"}, "flow", "count",
+        "dim", "rank", "laws", "complete", "steps": [{"step", "detail"}, ...],
+        "seconds": {step: float}}`` (``"flow"`` is the certificate's flow
+        object in canonical form).
 
     Raises
     ------
@@ -519,27 +631,37 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
         steps.append({"step": step, "detail": detail})
 
     c = _parse(cert)
-    done("schema", f"{SCHEMA}: dim={c.dim}, {len(c.words)} words, {len(c.laws)} laws")
+    done("schema", f"{SCHEMA}: {c.flow.describe()}, dim={c.dim}, {len(c.words)} words, {len(c.laws)} laws")
 
     _check_prime(c.rank_prime, "rank.prime")
     _check_prime(c.ind_prime, "independence.prime")
     done("prime", f"rank.prime={c.rank_prime} and independence.prime={c.ind_prime} are prime")
 
     names = c.names
+    flow = c.flow
     p = c.rank_prime
     gens = _Generators(c.model, c.generators, p)
+    offset = 1 if flow.has_drift else 0
     used: set[int] = set()
     for i, w in enumerate(c.words):
         leaves: set[int] = set()
         _leaves(w, leaves)
         for a in sorted(leaves - used):
-            gens.check_index(a, f"rank.words[{i}]")
+            if a >= offset:
+                gens.check_index(a - offset, f"rank.words[{i}]", offset)
         used |= leaves
     coords = c.model.coordinate_gradients()
-    done("generators", f"{len(coords)} coordinates of phi, {len(used)} distinct generators used by the words")
+    fields = law_fields(flow, c.params, [(desc, grad) for desc, _phi, grad in coords])
+    what = "generators" if not flow.has_drift else "lifted generators and chi_0"
+    done("generators", f"{len(coords)} coordinates of phi, {len(used)} distinct {what} used by the words")
 
     point = [x % p for x in c.rank_point]
-    evaluator = WordEvaluator(gens.field, point, p, gens.value_at(point), gens.jvp_at(point))
+    if flow.has_drift or flow.metric != "euclidean":
+        lifted = LiftedGenerators(flow, c.params, p, gens.field, gens.value_at, gens.jvp_at)
+        value, jvp = lifted.at(point)
+        evaluator = WordEvaluator(lifted.field, point, p, value, jvp)
+    else:
+        evaluator = WordEvaluator(gens.field, point, p, gens.value_at(point), gens.jvp_at(point))
     basis = Echelon(p, c.dim)
     for w in c.words:
         basis.add(evaluator.value(w))
@@ -552,15 +674,22 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
 
     for i, h in enumerate(c.laws):
         gh = h.gradient()
-        for desc, _phi, gphi in coords:
-            r = inner(gh, gphi)
+        for _index, label, chi in fields:
+            r = inner(gh, chi)
             if r:
+                by = "" if flow == _GRADIENT else f" by the {flow.describe()}"
                 raise _fail(
-                    f"laws[{i}] = {_law_str(h, names)} is not conserved: "
-                    f"<grad h, grad {desc}> = {r.to_str(names, max_terms=4)} is not 0",
+                    f"laws[{i}] = {_law_str(h, names)} is not conserved{by}: "
+                    f"<grad h, {label}> = {r.to_str(names, max_terms=4)} is not 0",
                     "laws",
                 )
-    done("laws", f"{len(c.laws)} laws are conserved exactly (<grad h, grad phi_k> = 0 over Z for {len(coords)} coordinates)")
+    if flow == _GRADIENT:
+        against = f"<grad h, grad phi_k> = 0 over Z for {len(coords)} coordinates"
+    elif flow.has_drift:
+        against = f"<grad h, chi> = 0 over Z for chi_0 and the lifts of {len(coords)} coordinate fields"
+    else:
+        against = f"<grad h, chi> = 0 over Z for {len(coords)} coordinate fields under the {flow.metric} metric"
+    done("laws", f"{len(c.laws)} laws are conserved exactly ({against})")
 
     k = len(c.laws)
     if c.ind_value != k:
@@ -595,6 +724,7 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
 
     return {
         "proved": {"upper_bound": upper, "lower_bound": k, "exact": k == upper},
+        "flow": flow.to_json(),
         "count": c.count,
         "dim": c.dim,
         "rank": c.rank_value,

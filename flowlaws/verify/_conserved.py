@@ -6,9 +6,23 @@ polynomial, and ``⟨∇h, χ⟩`` is expanded exactly over Z for every generato
 field ``χ`` of the flow's phase space. A non-zero result comes with a small
 integer point where it does not vanish.
 
-Only gradient flow is supported for now: its phase space is the parameter
-space and its fields are ``∇φ_k``. Other flows (momentum, Nesterov) plug into
-:func:`_phase_space` with their own variables and fields.
+Flows (``docs/certificate-format.md``, "Other flows"; :mod:`flowlaws.verify._flows`):
+
+* ``"gradient"``: phase space the parameters, fields ``∇φ_k`` (metric
+  ``"nmf"``: ``θ ⊙ ∇φ_k``);
+* ``"momentum"`` (``tau=τ ≥ 0``, default 1) and ``"nesterov"``: phase space
+  ``(s, θ, v)`` with ``s = e^{τt}`` when ``τ > 0``, else ``(t, θ, v)``; the
+  fields are the drift ``χ_0`` and the lifts ``(0, 0, ∇φ_k)`` (metric
+  ``"nmf"``: ``(0, 0, (τθ + v) ⊙ ∇φ_k)``, up to the integer scaling of the
+  format).
+
+Velocities are named after the parameters with a trailing ``'``
+(``"W1[0,0]'"``). A SymPy law may use ``t`` and ``exp``: for momentum with
+``τ > 0`` every ``exp(k τ t)`` (``k`` an integer, possibly negative) becomes
+``s**k`` and ``t`` may appear nowhere else; for ``τ = 0`` and Nesterov ``t``
+is an ordinary coordinate. ``Derivative(f(t), t)`` and ``f(t)`` (``f`` an
+undefined function named after a parameter) stand for the velocity and the
+parameter. A law ``s**(-m) P`` (``m > 0``) is checked as such (``s > 0``).
 
 What this module does not check: that the model's ``variables`` follow the
 certificate's naming convention (they name the coordinates, in order).
@@ -20,7 +34,7 @@ import difflib
 import json
 import random
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -30,13 +44,14 @@ from typing import Any
 from ..errors import BudgetExceeded, CertificateError, DomainError, FlowlawsError, InvalidArgument
 from ..laws import Law
 from ._certificate import parse_model, parse_poly, path_budget_problem
+from ._flows import FLOW_NAMES, METRICS, FlowSpec, law_fields
 from ._polys import Field, Poly, inner, int_str
 
 __all__ = ["NotConserved", "is_conserved", "assert_conserved"]
 
-_FLOWS = ("gradient", "momentum", "nesterov")
+_FLOWS = FLOW_NAMES
 _LAW_MAX_EXPONENT = 1_000_000
-_SUPPORTED = ("gradient",)
+_DEFAULT_TAU = Fraction(1)
 
 
 class NotConserved(FlowlawsError, AssertionError):
@@ -47,17 +62,23 @@ class NotConserved(FlowlawsError, AssertionError):
     law : str
         The law as printed.
     field_index : int
-        Index of the generator field ``χ`` for which ``⟨∇h, χ⟩ ≢ 0``.
+        Index of the generator field ``χ`` for which ``⟨∇h, χ⟩ ≢ 0``: for
+        gradient flows the coordinate ``k`` of φ; for momentum and Nesterov
+        ``0`` for the drift ``χ_0`` and ``k + 1`` for the lift of coordinate ``k``
+        (the certificate's word leaves).
     field : str
-        Description of that field (e.g. ``grad phi[3] (...)``).
+        Description of that field (e.g. ``grad phi[3] (...)`` or ``chi_0 = ...``).
     point : dict of str to int
-        Values of the parameters on which ``⟨∇h, χ⟩`` depends, where it is non-zero.
-    value : int
-        ``⟨∇h, χ⟩`` at ``point``.
+        Values of the phase coordinates on which ``⟨∇h, χ⟩`` depends (and,
+        for momentum and Nesterov, the time coordinate ``s`` or ``t``, taken
+        positive), where it is non-zero.
+    value : int or Fraction
+        ``⟨∇h, χ⟩`` at ``point`` (a Fraction only for a law with a negative
+        power of ``s``).
     """
 
     def __init__(
-        self, message: str, *, law: str, field_index: int, field: str, point: dict[str, int], value: int
+        self, message: str, *, law: str, field_index: int, field: str, point: dict[str, int], value: int | Fraction
     ) -> None:
         super().__init__(message)
         self.law = law
@@ -80,9 +101,31 @@ class _FlowField:
 
 @dataclass(frozen=True)
 class _PhaseSpace:
-    flow: str
+    spec: FlowSpec
+    params: tuple[str, ...]
     variables: tuple[str, ...]
     fields: tuple[_FlowField, ...]
+
+    @property
+    def flow(self) -> str:
+        return self.spec.name
+
+    @property
+    def time_index(self) -> int | None:
+        """Index of ``s``/``t`` (``None`` for gradient flows)."""
+        return 0 if self.spec.has_drift else None
+
+    @property
+    def positive(self) -> frozenset[int]:
+        """Coordinates whose counterexample values are taken positive: the time (``s = e^{τt} > 0``,
+        ``t > 0``) and, under the NMF metric, the parameters (``θ > 0``)."""
+        out = set()
+        if self.spec.has_drift:
+            out.add(0)
+        if self.spec.metric == "nmf":
+            start = 1 if self.spec.has_drift else 0
+            out.update(range(start, start + len(self.params)))
+        return frozenset(out)
 
 
 def _model_key(model: Any) -> str:
@@ -105,8 +148,8 @@ def _model_key(model: Any) -> str:
         raise InvalidArgument(f"model.to_json() is not JSON-serialisable: {err}") from err
 
 
-@lru_cache(maxsize=32)
-def _gradient_space(key: str) -> _PhaseSpace:
+def _gradient_coordinates(key: str) -> tuple[tuple[str, ...], tuple[tuple[str, Field], ...]]:
+    """The parameter names and ``(description, ∇φ_k)`` over Z of a model."""
     data = json.loads(key)
     variables = tuple(data["variables"])
     try:
@@ -116,24 +159,97 @@ def _gradient_space(key: str) -> _PhaseSpace:
     problem = path_budget_problem(reparam)
     if problem:
         raise BudgetExceeded(problem)
-    fields = tuple(
-        _FlowField(k, f"grad {desc}", grad)
-        for k, (desc, _phi, grad) in enumerate(reparam.coordinate_gradients())
-    )
-    return _PhaseSpace("gradient", variables, fields)
+    return variables, tuple((desc, grad) for desc, _phi, grad in reparam.coordinate_gradients())
 
 
-def _phase_space(model: Any, flow: Any, tau: Any) -> _PhaseSpace:
+@lru_cache(maxsize=32)
+def _space(key: str, spec: FlowSpec) -> _PhaseSpace:
+    params, coords = _gradient_coordinates(key)
+    if spec.has_drift:
+        reserved = sorted({"s", "t"} & set(params))
+        if reserved:
+            raise InvalidArgument(
+                f"parameters named {reserved}: under the {spec.describe()} 's' and 't' denote time "
+                "(s = exp(tau*t)); rename those parameters"
+            )
+    variables = tuple(spec.phase_names(params))
+    if len(set(variables)) != len(variables):
+        seen: set[str] = set()
+        clash = [v for v in variables if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
+        raise InvalidArgument(
+            f"the {spec.describe()} has the phase coordinates {spec.time_name!r}, the parameters and their "
+            f"velocities (name + \"'\"), but the names {clash[:3]} clash; rename those parameters"
+        )
+    fields = tuple(_FlowField(i, label, chi) for i, label, chi in law_fields(spec, len(params), coords))
+    return _PhaseSpace(spec, params, variables, fields)
+
+
+#: The cache of :func:`_space` under its historical name (``_gradient_space.cache_clear()``).
+_gradient_space = _space
+
+
+def _tau_value(tau: Any) -> Fraction:
+    if isinstance(tau, bool):
+        raise InvalidArgument(f"tau={tau!r} is a bool; pass a number such as 1 or \"1/2\"")
+    if isinstance(tau, float):
+        raise DomainError(
+            f"tau={tau!r} is a float; pass an exact value: an int, Fraction(1, 2), sympy.Rational(1, 2) or \"1/2\""
+        )
+    value: Fraction | None = None
+    if isinstance(tau, (int, Fraction)):
+        value = Fraction(tau)
+    elif isinstance(tau, str):
+        try:  # Fraction reads "2", "1/2" and exact decimals such as "0.5", like analyze
+            value = Fraction(tau.strip())
+        except (ValueError, ZeroDivisionError) as err:
+            raise DomainError(
+                f"tau={tau!r} is not an exact rational; write an integer or a fraction such as \"1/2\""
+            ) from err
+    elif _is_sympy(tau):
+        import sympy
+
+        if isinstance(tau, sympy.Float):
+            raise DomainError(f"tau={tau!r} is a float; pass sympy.Rational(1, 2) or \"1/2\"")
+        if isinstance(tau, sympy.Rational):
+            value = Fraction(int(tau.p), int(tau.q))
+    if value is None:
+        raise InvalidArgument(
+            f"tau={tau!r} (type={type(tau).__name__}): expected an exact rational (int, Fraction, "
+            "sympy.Rational or a string such as \"1/2\")"
+        )
+    if value < 0:
+        raise InvalidArgument(f"tau={tau!r}: the damping of momentum must be >= 0")
+    return value
+
+
+def _flow_spec(model: Any, flow: Any, tau: Any, metric: Any) -> FlowSpec:
     if not isinstance(flow, str) or flow not in _FLOWS:
         raise InvalidArgument(f"flow={flow!r} (type={type(flow).__name__}): expected one of {list(_FLOWS)}")
-    if flow not in _SUPPORTED:
+    if metric is None:
+        metric = getattr(model, "metric", None)
+        if metric is None:
+            metric = "euclidean"
+        where = "model.metric"
+    else:
+        where = "metric"
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise InvalidArgument(f"{where}={metric!r}: expected one of {list(METRICS)}")
+    if flow == "nesterov" and metric != "euclidean":
         raise InvalidArgument(
-            f"flow={flow!r} is not supported yet by this checker (only {list(_SUPPORTED)}); "
-            "momentum phase spaces are a later issue"
+            f"{where}={metric!r}: Nesterov's flow is defined with the euclidean metric only; "
+            "pass metric=\"euclidean\" or use flow=\"momentum\""
         )
-    if tau is not None:
-        raise InvalidArgument(f"tau={tau!r}: gradient flow has no tau; leave tau=None")
-    return _gradient_space(_model_key(model))
+    if flow != "momentum":
+        if tau is not None:
+            what = "its damping is 3/t" if flow == "nesterov" else "tau is the damping of momentum flows"
+            raise InvalidArgument(f"tau={tau!r}: {flow} flow has no tau ({what}); leave tau=None")
+        return FlowSpec(flow, metric, None)
+    return FlowSpec(flow, metric, _DEFAULT_TAU if tau is None else _tau_value(tau))
+
+
+def _phase_space(model: Any, flow: Any, tau: Any, metric: Any = None) -> _PhaseSpace:
+    spec = _flow_spec(model, flow, tau, metric)
+    return _space(_model_key(model), spec)
 
 
 # -- laws as integer polynomials ---------------------------------------------------------------
@@ -172,17 +288,60 @@ def _from_rational_terms(terms: dict) -> Poly:
     return Poly({m: int(c * den) for m, c in terms.items()})
 
 
-def _from_law(law: Law, variables: Sequence[str]) -> Poly:
-    if law.time_rate:
+def _to_poly(terms: dict, space: _PhaseSpace) -> tuple[Poly, int]:
+    """``(P, m)`` with the law ``= s**(-m) * P / (positive integer)``: denominators cleared and,
+    when the time coordinate is ``s = e^{τt}``, negative powers of ``s`` multiplied away."""
+    terms = {m: c for m, c in terms.items() if c}
+    m_s = 0
+    if space.spec.time_name == "s":
+        for mono in terms:
+            if mono and mono[0][0] == 0 and mono[0][1] < 0:
+                m_s = max(m_s, -mono[0][1])
+    if m_s:
+        shifted: dict = {}
+        for mono, c in terms.items():
+            e0 = (mono[0][1] if mono and mono[0][0] == 0 else 0) + m_s
+            rest = mono[1:] if mono and mono[0][0] == 0 else mono
+            key = (((0, e0),) + rest) if e0 else rest
+            shifted[key] = shifted.get(key, 0) + c
+        terms = {m: c for m, c in shifted.items() if c}
+    return _from_rational_terms(terms), m_s
+
+
+def _time_factor(rate: Any, space: _PhaseSpace, shown: str) -> int:
+    """The power ``k`` of ``s`` equal to ``exp(rate * t)`` under momentum with ``τ > 0``."""
+    spec = space.spec
+    if spec.time_name != "s":
+        if not spec.has_drift:
+            raise InvalidArgument(
+                f"law {shown} is time dependent (time_rate={rate}); gradient-flow laws are not, "
+                "check it with the flow it was found for"
+            )
         raise InvalidArgument(
-            f"law {law} is time dependent (time_rate={law.time_rate}); gradient-flow laws are not, "
-            "check it with the flow it was found for"
+            f"law {shown} has a factor exp({rate}*t), but under the {spec.describe()} the time t is itself a "
+            "phase coordinate and exp(...) is not a polynomial; only momentum with tau > 0 turns exp(k*tau*t) "
+            "into s**k"
         )
+    assert spec.tau
+    k = rate / spec.tau
+    if k.denominator != 1:
+        raise InvalidArgument(
+            f"law {shown}: exp({rate}*t) is not an integer power of s = exp({spec.tau}*t) (tau={spec.tau}); "
+            f"{rate}/{spec.tau} = {k} is not an integer. Is tau right?"
+        )
+    return int(k)
+
+
+def _from_law(law: Law, space: _PhaseSpace) -> tuple[Poly, int]:
+    variables = space.variables
+    s_power = 0
+    if law.time_rate:
+        s_power = _time_factor(_exact(law.time_rate, f"law {law}: time_rate"), space, str(law))
     index = {v: i for i, v in enumerate(variables)}
     unknown = [v for v in law.variables if v not in index]
     acc: dict = {}
     for t, (coef, mono) in enumerate(law.terms):
-        pairs = []
+        exps: dict[int, int] = {0: s_power} if s_power else {}
         for var, exp in mono:
             name = law.variables[var]
             if name not in index:
@@ -191,11 +350,10 @@ def _from_law(law: Law, variables: Sequence[str]) -> Poly:
                 )
             if type(exp) is not int or exp < 1:
                 raise InvalidArgument(f"law {law}: exponent {exp!r} must be a positive int")
-            pairs.append((index[name], exp))
-        pairs.sort()
-        m = tuple(pairs)
+            exps[index[name]] = exps.get(index[name], 0) + exp
+        m = tuple(sorted((v, e) for v, e in exps.items() if e))
         acc[m] = acc.get(m, 0) + _exact(coef, f"law term {t}")
-    return _from_rational_terms(acc)
+    return _to_poly(acc, space)
 
 
 _FLOAT_RE = re.compile(r"(?<![0-9A-Za-z_])(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+[eE][+-]?[0-9]+)")
@@ -215,19 +373,30 @@ def _names_pattern(variables: Sequence[str]) -> re.Pattern:
     return re.compile("|".join(parts))
 
 
-def _parse_string(text: str, variables: Sequence[str]) -> Any:
+def _string_extras(space: _PhaseSpace) -> tuple[str, ...]:
+    """Names a law string may use besides the coordinates: ``exp`` (and ``t`` when ``s = e^{τt}``)."""
+    if not space.spec.has_drift:
+        return ()
+    extras = ("exp", "t") if space.spec.time_name == "s" else ("exp",)
+    return tuple(e for e in extras if e not in space.variables)
+
+
+def _parse_law_string(text: str, space: _PhaseSpace) -> Any:
+    variables = space.variables
     if not text.strip():
         raise InvalidArgument("law='': the law is empty; write a polynomial such as \"u^2 - v^2\"")
     if len(text) > 200_000:
         raise InvalidArgument(f"law string of {len(text)} characters is too long (limit 200000)")
-    index = {v: i for i, v in enumerate(variables)}
+    extras = _string_extras(space)
+    tokens = {v: f" _v{i}_ " for i, v in enumerate(variables)}
+    tokens.update({e: f" _x{j}_ " for j, e in enumerate(extras)})
     pieces: list[str] = []
     others: list[str] = []
     pos = 0
-    for m in _names_pattern(variables).finditer(text):
+    for m in _names_pattern(list(tokens)).finditer(text):
         others.append(text[pos : m.start()])
         pieces.append(text[pos : m.start()])
-        pieces.append(f" _v{index[m.group()]}_ ")
+        pieces.append(tokens[m.group()])
         pos = m.end()
     others.append(text[pos:])
     pieces.append(text[pos:])
@@ -253,7 +422,9 @@ def _parse_string(text: str, variables: Sequence[str]) -> Any:
     from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
     code = "".join(pieces).replace("^", "**")
-    local = {f"_v{i}_": sympy.Symbol(v) for i, v in enumerate(variables)}
+    local: dict[str, Any] = {f"_v{i}_": sympy.Symbol(v) for i, v in enumerate(variables)}
+    for j, e in enumerate(extras):
+        local[f"_x{j}_"] = sympy.exp if e == "exp" else sympy.Symbol(e)
     try:
         return parse_expr(code, local_dict=local, global_dict={"Integer": sympy.Integer, "Symbol": sympy.Symbol},
                           transformations=standard_transformations)
@@ -261,9 +432,63 @@ def _parse_string(text: str, variables: Sequence[str]) -> Any:
         raise InvalidArgument(f"law {text!r} does not parse as a polynomial: {err}") from err
 
 
-def _from_sympy(expr: Any, variables: Sequence[str], shown: str) -> Poly:
+def _time_forms(expr: Any, space: _PhaseSpace, shown: str) -> Any:
+    """Velocities written ``Derivative(f(t), t)``, parameters ``f(t)``, and ``exp(k τ t) -> s**k``."""
+    import sympy
+    from sympy.core.function import AppliedUndef
+
+    T = sympy.Symbol("t")
+    params = set(space.params)
+    reps: dict = {}
+    for d in expr.atoms(sympy.Derivative):
+        f = d.expr
+        name = getattr(getattr(f, "func", None), "__name__", None)
+        if not (isinstance(f, AppliedUndef) and f.args == (T,) and name in params):
+            raise InvalidArgument(
+                f"law {shown}: {d} is not understood; a velocity is Derivative(f(t), t) with f named after a "
+                f"parameter, or the symbol \"name'\" ({_some_names(space.params, [str(name)])})"
+            )
+        if tuple(d.variables) != (T,):
+            raise InvalidArgument(
+                f"law {shown}: {d} is not a phase coordinate; only first derivatives (velocities {name}') are"
+            )
+        reps[d] = sympy.Symbol(f"{name}'")
+    expr = expr.xreplace(reps) if reps else expr
+    reps = {}
+    for f in expr.atoms(AppliedUndef):
+        name = f.func.__name__
+        if f.args != (T,) or name not in params:
+            raise InvalidArgument(
+                f"law {shown}: unknown function {f}; write a parameter as a symbol or as f(t) with f named after "
+                f"it ({_some_names(space.params, [name])})"
+            )
+        reps[f] = sympy.Symbol(name)
+    expr = expr.xreplace(reps) if reps else expr
+    if space.spec.time_name != "s":
+        return expr  # t is a coordinate; exp(...) is refused as non-polynomial later
+    reps = {}
+    for e in expr.atoms(sympy.exp):
+        coef, rest = e.args[0].as_coeff_Mul()
+        if rest != T or not coef.is_Rational:
+            raise InvalidArgument(
+                f"law {shown}: {e} is not exp(k*tau*t); under the {space.spec.describe()} time enters only as "
+                f"s = exp({space.spec.tau}*t)"
+            )
+        k = _time_factor(Fraction(int(coef.p), int(coef.q)), space, shown)
+        reps[e] = sympy.Symbol("s") ** k
+    expr = expr.xreplace(reps) if reps else expr
+    if T in expr.free_symbols:
+        raise InvalidArgument(
+            f"law {shown}: t appears outside a factor exp(k*tau*t); under the {space.spec.describe()} the phase "
+            f"space has s = exp({space.spec.tau}*t), not t (write the law with exp(k*{space.spec.tau}*t) or s**k)"
+        )
+    return expr
+
+
+def _from_sympy(expr: Any, space: _PhaseSpace, shown: str) -> tuple[Poly, int]:
     import sympy
 
+    variables = space.variables
     if not isinstance(expr, sympy.Expr):
         raise InvalidArgument(f"law {shown}: expected a SymPy expression, got {type(expr).__name__}")
     if expr.atoms(sympy.Float):
@@ -271,15 +496,19 @@ def _from_sympy(expr: Any, variables: Sequence[str], shown: str) -> Poly:
             f"law {shown} has float coefficients {sorted(map(str, expr.atoms(sympy.Float)))[:3]}; "
             "use integers or sympy.Rational(1, 3)"
         )
+    canon = {s: sympy.Symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol)}
+    expr = expr.xreplace(canon)
+    if space.spec.has_drift:
+        expr = _time_forms(expr, space, shown)
     index = {v: i for i, v in enumerate(variables)}
     syms = expr.free_symbols
-    unknown = sorted(s.name for s in syms if getattr(s, "name", None) not in index)
+    unknown = sorted(str(getattr(s, "name", s)) for s in syms if getattr(s, "name", None) not in index)
     if unknown:
         raise InvalidArgument(
             f"law {shown}: unknown name(s) {unknown[:5]} for this model; {_some_names(variables, unknown[:3])}"
         )
-    canon = {s: sympy.Symbol(s.name) for s in syms}
-    expr = sympy.expand(expr.xreplace(canon))
+    expr = sympy.expand(expr)
+    laurent = space.spec.time_name == "s"
     # walk the expanded sum ourselves: sympy.Poly would store x^(10^8) densely
     max_exp = _LAW_MAX_EXPONENT
     acc: dict = {}
@@ -297,62 +526,92 @@ def _from_sympy(expr: Any, variables: Sequence[str], shown: str) -> Poly:
                     f"law {shown}: coefficient {factor} is not rational; conservation laws here have "
                     "integer or rational coefficients"
                 )
-            if not (isinstance(base, sympy.Symbol) and e.is_Integer and e > 0):
+            negative_s = laurent and isinstance(base, sympy.Symbol) and base.name == "s" and e.is_Integer
+            if not (isinstance(base, sympy.Symbol) and e.is_Integer and (e > 0 or negative_s)):
                 raise InvalidArgument(
                     f"law {shown} is not a polynomial in the model's variables: it contains {factor}"
                 )
-            if e > max_exp:
+            if abs(e) > max_exp:
                 raise InvalidArgument(f"law {shown}: exponent {e} is larger than the limit {max_exp}")
             v = index[base.name]
             mono[v] = mono.get(v, 0) + int(e)
-        m = tuple(sorted(mono.items()))
+        m = tuple(sorted((v, e) for v, e in mono.items() if e))
         acc[m] = acc.get(m, 0) + Fraction(int(coef.p), int(coef.q))
-    acc = {m: c for m, c in acc.items() if c}
-    return _from_rational_terms(acc)
+    return _to_poly(acc, space)
 
 
-def _law_poly(law: Any, variables: Sequence[str]) -> tuple[Poly, str]:
-    """The law as an integer polynomial (denominators cleared) and its printed form."""
+def _is_sympy(x: Any) -> bool:
+    """Whether ``x`` is a SymPy object (without importing SymPy); ``f(t)`` classes have no module."""
+    return any((getattr(c, "__module__", None) or "").split(".")[0] == "sympy" for c in type(x).__mro__)
+
+
+def _law_in_space(law: Any, space: _PhaseSpace) -> tuple[Poly, int, str]:
+    """The law as ``s**(-m) * P`` with ``P`` an integer polynomial (denominators cleared), and its printed form."""
+    variables = space.variables
     if isinstance(law, Law):
-        return _from_law(law, variables), str(law)
+        return (*_from_law(law, space), str(law))
     if isinstance(law, bool):
         raise InvalidArgument(f"law={law!r} is a bool; pass a polynomial (Law, SymPy expression or string)")
     if isinstance(law, float):
         raise DomainError(f"law={law!r} is a float; use an int, a string such as \"1/3\" or sympy.Rational")
     if isinstance(law, int):
-        return Poly.constant(law), str(law)
+        return Poly.constant(law), 0, str(law)
     if isinstance(law, str):
-        expr = _parse_string(law, variables)
-        return _from_sympy(expr, variables, repr(law)), law
+        expr = _parse_law_string(law, space)
+        return (*_from_sympy(expr, space, repr(law)), law)
     if isinstance(law, list):
         try:
             poly = parse_poly(law, "law", len(variables))
         except CertificateError as err:
             raise InvalidArgument(f"law given as a list must be a certificate POLY: {err}") from err
-        return poly, poly.to_str(variables, max_terms=8)
-    if type(law).__module__.split(".")[0] == "sympy":
+        return poly, 0, poly.to_str(variables, max_terms=8)
+    if _is_sympy(law):
         shown = str(law)
-        return _from_sympy(law, variables, shown), shown
+        return (*_from_sympy(law, space, shown), shown)
     raise InvalidArgument(
         f"law={law!r} (type={type(law).__name__}): expected a flowlaws Law, a SymPy expression, "
         "a string such as \"u^2 - v^2\" or a certificate POLY list"
     )
 
 
+def _parameter_space(variables: Sequence[str]) -> _PhaseSpace:
+    """A gradient-flow phase space on ``variables`` without fields (for parsing only)."""
+    names = tuple(variables)
+    return _PhaseSpace(FlowSpec("gradient"), names, names, ())
+
+
+def _parse_string(text: str, variables: Sequence[str]) -> Any:
+    """A law string in the parameters ``variables`` as a SymPy expression (gradient-flow names)."""
+    return _parse_law_string(text, _parameter_space(variables))
+
+
+def _law_poly(law: Any, variables: Sequence[str]) -> tuple[Poly, str]:
+    """A law in the parameters ``variables`` as an integer polynomial (denominators cleared) and its
+    printed form (gradient-flow names; see :func:`_law_in_space` for phase spaces)."""
+    h, _m, shown = _law_in_space(law, _parameter_space(variables))
+    return h, shown
+
+
 # -- checking --------------------------------------------------------------------------
-def _find_failure(space: _PhaseSpace, h: Poly) -> tuple[_FlowField, Poly] | None:
+def _find_failure(space: _PhaseSpace, h: Poly, m: int) -> tuple[_FlowField, Poly] | None:
+    """The first field ``χ`` with ``⟨∇(s^-m h), χ⟩ ≢ 0``, and ``s^m ⟨∇(s^-m h), χ⟩`` (a polynomial)."""
     gh = h.gradient()
-    if not gh:
+    if not gh and not m:
         return None
+    a = space.spec.ab[0]
     for f in space.fields:
         r = inner(gh, f.components)
+        if m and space.spec.has_drift and f.index == 0:
+            # χ_0 = a s ∂_s + ...: ⟨∇(s^-m h), χ_0⟩ = s^-m (⟨∇h, χ_0⟩ - m a h)
+            r = r - h * (m * a)
         if r:
             return f, r
     return None
 
 
-def _counterexample(r: Poly) -> dict[int, int]:
-    """A small integer point (on ``r``'s variables) where the non-zero ``r`` does not vanish."""
+def _counterexample(r: Poly, positive: frozenset[int] = frozenset()) -> dict[int, int]:
+    """A small integer point (on ``r``'s variables) where the non-zero ``r`` does not vanish,
+    with positive values on the indices in ``positive``."""
     vars_ = sorted(r.variables())
     full = [0] * (max(vars_) + 1 if vars_ else 1)
 
@@ -363,14 +622,18 @@ def _counterexample(r: Poly) -> dict[int, int]:
 
     n = len(vars_)
     for c in (1, 2, -1):
-        if value_at([c] * n):
-            return dict(zip(vars_, [c] * n))
+        vals = [1 if (c < 0 and v in positive) else c for v in vars_]
+        if value_at(vals):
+            return dict(zip(vars_, vals))
+    for vals in (list(range(1, n + 1)), list(range(n, 0, -1))):
+        if value_at(vals):
+            return dict(zip(vars_, vals))
     rng = random.Random(0)
     bound = max(2, r.degree)
     for attempt in range(400):
         if attempt and attempt % 50 == 0:
             bound *= 2
-        vals = [rng.randint(-bound, bound) for _ in range(n)]
+        vals = [rng.randint(1 if v in positive else -bound, bound) for v in vars_]
         if value_at(vals):
             return dict(zip(vars_, vals))
     # Kronecker substitution: x_k = t^((d+1)^k) turns r into a non-zero univariate
@@ -381,31 +644,45 @@ def _counterexample(r: Poly) -> dict[int, int]:
     return dict(zip(vars_, vals))
 
 
-def _check(model: Any, law: Any, flow: Any, tau: Any) -> tuple[_PhaseSpace, Poly, str, Any]:
-    space = _phase_space(model, flow, tau)
-    h, shown = _law_poly(law, space.variables)
-    return space, h, shown, _find_failure(space, h)
+def _check(
+    model: Any, law: Any, flow: Any, tau: Any, metric: Any
+) -> tuple[_PhaseSpace, Poly, int, str, tuple[_FlowField, Poly] | None]:
+    space = _phase_space(model, flow, tau, metric)
+    h, m, shown = _law_in_space(law, space)
+    return space, h, m, shown, _find_failure(space, h, m)
 
 
-def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = None) -> bool:
+def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = None, metric: str | None = None) -> bool:
     """Whether ``law`` is conserved by ``flow`` on ``model``, exactly.
 
-    Checks ``⟨∇h, χ⟩ ≡ 0`` as a polynomial identity over Z for every generator
-    field ``χ`` of the flow (for gradient flow, ``χ = ∇φ_k`` for every
-    coordinate of φ), with the checker's own arithmetic.
+    Checks ``⟨∇h, χ⟩ ≡ 0`` as a polynomial identity over Z for every field
+    ``χ`` of the flow's phase space, with the checker's own arithmetic: for
+    gradient flow ``χ = ∇φ_k`` (``θ ⊙ ∇φ_k`` under the NMF metric) for every
+    coordinate of φ; for momentum and Nesterov the drift ``χ_0`` and the lifts
+    ``(0, 0, ∇φ_k)`` (``docs/certificate-format.md``, "Other flows").
 
     Parameters
     ----------
     model : model
-        Any object with ``variables`` (tuple of names) and ``to_json()``
-        returning the certificate's ``model`` object.
+        Any object with ``variables`` (tuple of parameter names) and
+        ``to_json()`` returning the certificate's ``model`` object; an optional
+        attribute ``metric`` (``"euclidean"`` or ``"nmf"``) sets the metric.
     law : Law, SymPy expression, str or int
-        The candidate law. Strings use the model's variable names, ``^`` or
-        ``**`` for powers and ``/`` for rational coefficients.
-    flow : {"gradient"}
-        The flow; others are not supported by this checker yet.
-    tau : None
-        Reserved for momentum flows.
+        The candidate law, a polynomial in the phase coordinates: the
+        parameters for gradient flow; ``s`` (or ``t``), the parameters and the
+        velocities ``name'`` for momentum and Nesterov. Strings use ``^`` or
+        ``**`` for powers and ``/`` for rational coefficients. For momentum with
+        ``τ > 0`` SymPy expressions (and strings) may use ``exp(k*τ*t)``,
+        read as ``s**k`` (``k`` an integer); ``Derivative(f(t), t)`` / ``f(t)``
+        with ``f = Function(name)`` stand for the velocity / the parameter. A
+        :class:`~flowlaws.laws.Law` names its variables; a ``time_rate`` is the
+        factor ``exp(time_rate*t)``.
+    flow : {"gradient", "momentum", "nesterov"}
+    tau : int, Fraction, str or sympy.Rational, optional
+        The damping ``τ ≥ 0`` of momentum (default ``1``); only for momentum.
+    metric : {"euclidean", "nmf"}, optional
+        Overrides ``model.metric`` (default euclidean). Nesterov's flow has
+        the euclidean metric only.
 
     Returns
     -------
@@ -414,9 +691,11 @@ def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = Non
     Raises
     ------
     flowlaws.errors.InvalidArgument
-        Unknown variable names, a non-polynomial law, an unsupported flow.
+        Unknown variable names, a non-polynomial law (e.g. ``t`` outside
+        ``exp(k τ t)`` under momentum with ``τ > 0``), an unknown flow or
+        metric, a tau where none belongs or a negative tau.
     flowlaws.errors.DomainError
-        Float coefficients.
+        Float coefficients or a float tau.
     flowlaws.errors.BudgetExceeded
         A network with more paths than the checker expands (``LIMITS["paths"]``).
 
@@ -432,11 +711,22 @@ def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = Non
     ...         return {"kind": "polynomials", "phi": [[["1", [[0, 1], [1, 1]]]]]}
     >>> is_conserved(UV(), "u^2 - v^2"), is_conserved(UV(), "u*v")
     (True, False)
+
+    Under momentum the phase space is ``(s, u, v, u', v')`` with ``s = e^{τt}``:
+
+    >>> is_conserved(UV(), "u^2 - v^2", flow="momentum", tau=1)
+    False
+    >>> import sympy
+    >>> t, u, v, du, dv = sympy.symbols("t u v u' v'")
+    >>> is_conserved(UV(), sympy.exp(t) * (u * dv - v * du), flow="momentum", tau=1)
+    False
     """
-    return _check(model, law, flow, tau)[3] is None
+    return _check(model, law, flow, tau, metric)[4] is None
 
 
-def assert_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = None) -> None:
+def assert_conserved(
+    model: Any, law: Any, *, flow: str = "gradient", tau: Any = None, metric: str | None = None
+) -> None:
     """Raise :class:`NotConserved` with a counterexample unless ``law`` is conserved.
 
     Parameters and exact semantics as :func:`is_conserved`.
@@ -444,8 +734,10 @@ def assert_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any =
     Raises
     ------
     NotConserved
-        (also an ``AssertionError``) naming the law, the generator field, a
-        small integer point where ``⟨∇h, χ⟩ ≠ 0`` and its value there.
+        (also an ``AssertionError``) naming the law, the field (``χ_0`` or a
+        generator), a small integer point of the phase space where
+        ``⟨∇h, χ⟩ ≠ 0`` (time coordinate and, under the NMF metric, the
+        parameters positive) and its value there.
     flowlaws.errors.InvalidArgument, flowlaws.errors.DomainError, flowlaws.errors.BudgetExceeded
         As :func:`is_conserved`.
 
@@ -460,23 +752,37 @@ def assert_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any =
     Traceback (most recent call last):
     ...
     flowlaws.verify.NotConserved: law u^2 is not conserved by gradient flow: <grad h, grad phi[0]> = 2*u*v is not identically 0; at {u: 1, v: 1} (other parameters do not matter) it equals 2
+    >>> assert_conserved(UV(), "s*(u*v' - v*u')", flow="momentum")
+    Traceback (most recent call last):
+    ...
+    flowlaws.verify.NotConserved: law s*(u*v' - v*u') is not conserved by momentum flow (tau=1): <grad h, (0, 0, grad phi[0])> = s*u^2 - s*v^2 is not identically 0; at {s: 1, u: 2, v: 3} (other coordinates do not matter) it equals -5
     """
-    space, h, shown, failure = _check(model, law, flow, tau)
+    space, h, m, shown, failure = _check(model, law, flow, tau, metric)
     if failure is None:
         return
     f, r = failure
     names = space.variables
-    point = {names[v]: x for v, x in _counterexample(r).items()}
+    index_point = _counterexample(r, space.positive)
+    if space.time_index is not None:
+        index_point.setdefault(space.time_index, 1)
+    point = {names[v]: x for v, x in sorted(index_point.items())}
     full = [0] * len(names)
-    index = {v: i for i, v in enumerate(names)}
-    for name, x in point.items():
-        full[index[name]] = x
-    value = r.evaluate(full)
+    for v, x in index_point.items():
+        full[v] = x
+    value: int | Fraction = r.evaluate(full)
+    residual = r.to_str(names, max_terms=4)
+    if m:
+        value = Fraction(value, full[0] ** m)
+        if value.denominator == 1:
+            value = int(value)
+        residual = f"s^-{m}*({residual})"
     shown_point = "{" + ", ".join(f"{k}: {v}" for k, v in point.items()) + "}"
+    others = "coordinates" if space.spec.has_drift else "parameters"
+    shown_value = int_str(value) if isinstance(value, int) else str(value)
     raise NotConserved(
-        f"law {shown} is not conserved by {space.flow} flow: <grad h, {f.label}> = "
-        f"{r.to_str(names, max_terms=4)} is not identically 0; at {shown_point} "
-        f"(other parameters do not matter) it equals {int_str(value)}",
+        f"law {shown} is not conserved by {space.spec.describe()}: <grad h, {f.label}> = "
+        f"{residual} is not identically 0; at {shown_point} "
+        f"(other {others} do not matter) it equals {shown_value}",
         law=shown,
         field_index=f.index,
         field=f.label,

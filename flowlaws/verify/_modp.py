@@ -107,7 +107,7 @@ class Echelon:
             return {i: x % p for i, x in enumerate(dense) if x % p}
         v = {i: x % p for i, x in vec.items() if x % p}
         for col, row in self._rows:
-            c = v.get(col)
+            c = v.get(col, 0)
             if not c:
                 continue
             for i, x in row.items():

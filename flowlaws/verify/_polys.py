@@ -224,6 +224,18 @@ class Poly:
 
     __rmul__ = __mul__
 
+    def shift(self, offset: int) -> Poly:
+        """The same polynomial with every variable index increased by ``offset`` (``x_i -> x_{i+offset}``).
+
+        >>> (Poly.variable(0) * Poly.variable(2)).shift(1).to_str()
+        'x1*x3'
+        """
+        if not offset:
+            return self
+        return Poly._raw(
+            {tuple((v + offset, e) for v, e in m): c for m, c in self.terms.items()}, self.modulus
+        )
+
     def reduce(self, p: int) -> Poly:
         """The image of this integer polynomial mod ``p``."""
         if self.modulus is not None and self.modulus != p:
@@ -438,7 +450,7 @@ def field_directional_at(
     field: Mapping[int, Poly], point: Sequence[int], vector: Mapping[int, int]
 ) -> dict[int, int]:
     """``DX(point) · vector`` as a sparse vector (``X`` = ``field``)."""
-    out = {}
+    out: dict[int, int] = {}
     if not vector:
         return out
     for i, comp in field.items():

@@ -466,7 +466,7 @@ _DELETE = object()
         (("generators", "seed"), -1, "generators.seed=-1"),
         (("generators", "seed"), 1.5, "generators.seed"),
         (("generators", "kind"), "random", "generators"),
-        (("flow", "name"), "momentum", "not supported by this checker yet"),
+        (("flow", "name"), "momentum", "momentum needs its damping"),
         (("flow", "tau"), 1, "gradient flow has no tau"),
         (("variables", 0), 3, "variables[0]"),
         (("timings", "rank"), float("nan"), "timings.rank"),

@@ -255,13 +255,6 @@ def test_non_polynomial_laws():
         is_conserved(RELU, Law(((1, ((0, 2),)),), RELU.variables, time_rate=1))
 
 
-@pytest.mark.parametrize("flow", ["momentum", "nesterov"])
-def test_other_flows_are_not_supported_yet(flow):
-    with pytest.raises(InvalidArgument, match="not supported yet"):
-        is_conserved(RELU, "W1[0,0]", flow=flow)
-    with pytest.raises(InvalidArgument, match="not supported yet"):
-        assert_conserved(RELU, "W1[0,0]", flow=flow, tau=1)
-
 
 def test_bad_flow_and_tau():
     with pytest.raises(InvalidArgument, match="expected one of"):
