@@ -13,9 +13,23 @@ in the engine cannot pass its own check.
   against a model's flow; the latter raises :class:`NotConserved` with a
   counterexample point.
 
-What it does not check: that the certificate's ``variables`` names or
-``library`` and ``timings`` fields are meaningful (information only), nor
-anything about flows other than gradient flow (not supported yet).
+Around the checker, loaded on first use (they are not part of it):
+
+* :func:`drift` (a :class:`DriftReport`) and :func:`simulate_gd`: the
+  numerical companion, how much a law moves along a float64 gradient descent
+  trajectory (``O(η²)`` per step) next to its exact conservation by the flow;
+* :mod:`flowlaws.verify.strategies`: Hypothesis strategies (``mlps()``,
+  ``graphs()``, ``points(model)``, ...) and ``given_model`` for property tests
+  of your own laws; the pytest plugin (``_flowlaws_pytestplugin``) adds a
+  ``flowlaws`` fixture and ``--flowlaws-certify``.
+
+Flows: gradient (euclidean or the NMF metric ``diag(θ)``), heavy-ball momentum
+with an exact damping ``τ`` (also with the NMF metric) and Nesterov, on the
+phase space ``(s = e^{τt} or t, θ, θ')`` as ``docs/certificate-format.md`` says.
+
+What it does not check: that the parameter names in ``variables`` or the
+``library`` and ``timings`` fields are meaningful (information only; time and
+velocity names are checked).
 
 Examples
 --------
@@ -36,7 +50,36 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._certificate import check_certificate
 from ._conserved import NotConserved, assert_conserved, is_conserved
 
-__all__ = ["check_certificate", "is_conserved", "assert_conserved", "NotConserved"]
+__all__ = [
+    "check_certificate",
+    "is_conserved",
+    "assert_conserved",
+    "NotConserved",
+    "drift",
+    "simulate_gd",
+    "DriftReport",
+    "strategies",
+]
+
+_LAZY = {"drift": "._drift", "simulate_gd": "._drift", "DriftReport": "._drift", "strategies": ".strategies"}
+
+
+def __getattr__(name: str) -> Any:
+    # the companion tools load on first use: checking a certificate never imports them
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(_LAZY[name], __name__)
+        value = module if name == "strategies" else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
