@@ -14,10 +14,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 from . import errors, models
-from ._analyze import Result, analyze
+from ._analyze import Result, analyze, compare_flows
 from .laws import Law
+from ._sweep import sweep
 
-__all__ = ["analyze", "Result", "Law", "models", "verify", "dynamics", "errors", "load", "__version__"]
+__all__ = ["analyze", "compare_flows", "Result", "Law", "models", "verify", "dynamics", "errors", "load", "sweep", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

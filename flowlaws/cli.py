@@ -53,7 +53,8 @@ def _analyze(args: argparse.Namespace) -> int:
     model = _model(args.spec)
     progress = _Progress(not args.json and not args.quiet)
     try:
-        res = analyze(model, flow=args.flow, tau=args.tau, max_degree=args.max_degree, progress=progress)
+        res = analyze(model, flow=args.flow, tau=args.tau, metric=args.metric, max_degree=args.max_degree,
+                      progress=progress)
     finally:
         progress.close()
     if args.certificate:
@@ -105,6 +106,49 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from ._analyze import compare_flows
+
+    model = _model(args.spec)
+    rows = compare_flows(model, max_degree=args.max_degree)
+    if args.json:
+        print(json.dumps({"model": model.name, "rows": rows}, indent=1))
+        return 0
+    print(f"{model.name}: conservation laws under each flow (D = {model.dim})")
+    print(f"{'flow':<22}{'dim':>6}{'laws':>8}{'rank':>8}  certified")
+    for row in rows:
+        label = row["flow"] + (f" tau={row['tau']}" if row.get("tau") is not None else "")
+        if "error" in row:
+            print(f"{label:<22}  not available: {row['error']}")
+            continue
+        lo, hi = row["bounds"]
+        laws = str(row["count"]) if row["complete"] else f"{lo}..{hi}"
+        print(f"{label:<22}{row['dim']:>6}{laws:>8}{row['rank']:>8}  {'yes' if row['complete'] else 'no (bounds)'}")
+    return 0
+
+
+def _bias_lab(args: argparse.Namespace) -> int:
+    from .dynamics.implicit_bias import run_lab
+
+    kwargs = {}
+    if args.init_scale:
+        kwargs["init_scales"] = tuple(args.init_scale)
+    for name in ("steps", "seed", "n", "d", "width"):
+        value = getattr(args, name)
+        if value is not None:
+            kwargs[name] = value
+    figures = run_lab(args.out, progress=not args.quiet, **kwargs)
+    if figures.get("interrupted"):
+        print(f"interrupted: partial figures written to {args.out}", file=sys.stderr)
+        return 130
+    print(f"plots and figures.json written to {args.out}")
+    after = figures.get("stable_rank_after_one_step")
+    if isinstance(after, dict):
+        for scale, value in after.items():
+            print(f"  init scale {scale}: stable rank after one step {value:.3g}")
+    return 0
+
+
 def _show(args: argparse.Namespace) -> int:
     model = _model(args.spec)
     print(f"{model.name}: D = {model.dim} parameters")
@@ -128,8 +172,9 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="count, find and certify the laws of an architecture")
     p.add_argument("spec", help="architecture, e.g. relu:3x3x3, linear:2x5x2, relu+bias:2x3x2, sym:3x2")
-    p.add_argument("--flow", default="gradient", help="gradient (default)")
-    p.add_argument("--tau", default=None, help="damping of momentum flows")
+    p.add_argument("--flow", default="gradient", help="gradient (default), momentum or nesterov")
+    p.add_argument("--tau", default=None, help="exact damping of --flow momentum, e.g. 1 or 1/2 (default 1)")
+    p.add_argument("--metric", default=None, help="euclidean or nmf (default: the model's own)")
     p.add_argument("--max-degree", type=int, default=None, help="largest degree of the law search (default 4)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--certificate", metavar="OUT.json", help="write the certificate")
@@ -143,9 +188,30 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="analyse a built-in example and verify its certificate")
     p.set_defaults(func=_demo)
 
+    p = sub.add_parser("compare", help="count the laws under every flow side by side")
+    p.add_argument("spec")
+    p.add_argument("--max-degree", type=int, default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_compare)
+
+    p = sub.add_parser("bias-lab", help="the leaky-ReLU implicit-bias experiment: plots and figures.json")
+    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--init-scale", type=float, action="append", help="repeat for several scales")
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--n", type=int, default=None, help="number of data points")
+    p.add_argument("--d", type=int, default=None, help="input dimension")
+    p.add_argument("--width", type=int, default=None, help="hidden neurons")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_bias_lab)
+
     p = sub.add_parser("show", help="show an architecture's parameters and path-lifting")
     p.add_argument("spec")
     p.set_defaults(func=_show)
+
+    from . import _sweep
+
+    _sweep.add_parser(sub)
     return parser
 
 
