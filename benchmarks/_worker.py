@@ -25,7 +25,9 @@ REPEAT_BELOW = 0.2
 REPEAT_BUDGET = 1.0
 MAX_RUNS = 7
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# measure this checkout's flowlaws, whatever another checkout may have installed in editable mode
+sys.path[:0] = [os.path.dirname(HERE), HERE]
 
 
 def emit(event: str, **fields) -> None:
@@ -127,7 +129,7 @@ def main() -> int:
         if job.get("check") and "certificate" in out:
             check(out["certificate"])
     versions = {"python": platform.python_version(), "python-flint": version("python-flint"),
-                "sympy": version("sympy"), "flowlaws": fl.__version__}
+                "sympy": version("sympy"), "flowlaws": fl.__version__, "flowlaws_path": os.path.dirname(fl.__file__)}
     if "sympy" in sys.modules:  # only the SymPy baseline needs it; its speed depends on the ground types
         from sympy.external.gmpy import GROUND_TYPES
 

@@ -26,9 +26,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
-import time
 from fractions import Fraction
 
 import flint
@@ -139,7 +139,7 @@ def count(model, *, flow: str = "gradient", tau=1, seed: int = 0, prime: int = P
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from _harness import describe, run_cases
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

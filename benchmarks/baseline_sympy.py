@@ -23,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 
@@ -83,7 +84,7 @@ def count(model, *, seed: int = 0, max_depth: int = 64) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from _harness import describe, run_cases
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections import defaultdict
 
@@ -49,6 +50,9 @@ def function_table(session, top: int = 25) -> str:
 def main(argv: list[str] | None = None) -> int:
     from pyinstrument import Profiler
 
+    # profile this checkout's flowlaws, whatever another checkout may have installed in editable mode
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
     import flowlaws as fl
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -79,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         prof.stop()
     seconds = time.perf_counter() - t
     what = "check_certificate" if args.checker else "analyze"
+    print(f"# flowlaws from {os.path.dirname(fl.__file__)}")
     print(f"# {what} {args.spec} flow={args.flow}: D={model.dim} dim={res.dim} count={res.count} "
           f"complete={res.complete} {seconds:.2f} s; engine timings {json.dumps({k: round(v, 2) for k, v in res.timings.items()})}")
     if args.tree:

@@ -21,7 +21,7 @@ disagree or a certificate fails its check; timeouts are reported, not failures.
 
 Usage::
 
-    python benchmarks/run.py                 # everything (about half an hour on 2 cores)
+    python benchmarks/run.py                 # everything (about 20 minutes on 2 cores)
     python benchmarks/run.py --quick         # CI smoke: tiny cases, a few seconds
     python benchmarks/run.py --only scale --timeout 60
 """
@@ -38,7 +38,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [os.path.dirname(HERE), HERE]
 
 from _harness import run_cases  # noqa: E402
 
@@ -339,7 +339,7 @@ def print_scale(sc: dict) -> None:
               f"D = {fam['largest_certified_within_60s']}")
 
 
-def plot(sc: dict, path: str, timeout: float) -> None:
+def plot(sc: dict, path: str, timeout: float, check_timeout: float) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -364,7 +364,10 @@ def plot(sc: dict, path: str, timeout: float) -> None:
             ax.plot([r["D"] for r in to], [timeout] * len(to), "v", color=color, ms=9)
         cto = [r for r in ok if r.get("check_status") == "timeout"]
         if cto:
-            ax.plot([r["D"] for r in cto], [timeout] * len(cto), "v", color=color, ms=9, mfc="none")
+            ax.plot([r["D"] for r in cto], [check_timeout] * len(cto), "v", color=color, ms=9, mfc="none")
+        ref = [r for r in ok if r.get("check_status") == "refused"]
+        if ref:
+            ax.plot([r["D"] for r in ref], [check_timeout] * len(ref), "D", color=color, ms=6, mfc="none")
     ax.axhline(60, color="grey", lw=0.8, ls=":")
     ax.annotate("60 s", xy=(0.99, 60), xycoords=("axes fraction", "data"), ha="right", va="bottom",
                 color="grey", fontsize=8)
@@ -372,8 +375,9 @@ def plot(sc: dict, path: str, timeout: float) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("D (trainable parameters; momentum phase space is 2D + 1)")
     ax.set_ylabel("seconds (wall, 2-core machine)")
-    ax.set_title("flowlaws: certified count vs size (▼ = time limit hit, × = not certified complete)", fontsize=9)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(f"flowlaws vs D — ▼ analysis over {timeout:g} s, ▽ check over {check_timeout:g} s, "
+                 f"◇ checker refused (over its path limit), × count not certified complete", fontsize=8)
+    ax.legend(fontsize=7, loc="lower right")
     ax.grid(True, which="both", alpha=0.25)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -409,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         if "scale" in old:
             print_scale(old["scale"])
             if old.get("mode") != "quick":
-                plot(old["scale"], os.path.join(args.out, "scaling.png"), old["settings"]["timeout"])
+                plot(old["scale"], os.path.join(args.out, "scaling.png"), old["settings"]["timeout"],
+                     old["settings"]["check_timeout"])
         print(f"\nconsistent = {old['consistent']}")
         return 0 if old["consistent"] else 1
 
@@ -443,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         results["load_average"]["after_scale"] = os.getloadavg()
         print_scale(sc)
         if not args.quick:
-            plot(sc, os.path.join(args.out, "scaling.png"), timeout)
+            plot(sc, os.path.join(args.out, "scaling.png"), timeout, check_timeout)
     results["seconds_total"] = round(time.time() - t0, 1)
     results["engine_sha256_16_at_end"] = engine_fingerprint()
     if results["engine_sha256_16_at_end"] != results["engine_sha256_16"]:
