@@ -15,7 +15,7 @@ from .algebra._modular import DEFAULT_PRIME
 from .errors import BudgetExceeded, FlowlawsError, InvalidArgument
 from .laws import Law
 from ._flows import Flow, check_flow, generator_family, generators_json, law_search, model_json, uses_network_route
-from .algebra._network_laws import LocalVerifier, structural_candidates
+from .algebra._network_laws import structural_candidates
 from .models._model import Model
 
 __all__ = ["analyze", "compare_flows", "Result", "SCHEMA"]
@@ -228,8 +228,7 @@ def analyze(
     if uses_network_route(model, flow) and max_degree >= 2:
         # fast path: the laws the architecture's symmetries suggest, verified exactly
         t = time.perf_counter()
-        verifier = LocalVerifier(family.network)
-        candidates = [h for h in structural_candidates(family.network) if verifier(h)]
+        candidates = [h for h in structural_candidates(family.network) if search.verifier(h)]
         polys, basis = independent_subset(candidates, law_point, prime, D)
         t_laws += time.perf_counter() - t
         if polys:

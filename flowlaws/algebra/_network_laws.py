@@ -92,7 +92,6 @@ class LocalVerifier:
         self.net = net
         self.layer = parameter_layers(net)
         self.edges = _edges(net)
-        self.skipped = 0
 
     def _local_part(self, support: set[int]):
         import flint
