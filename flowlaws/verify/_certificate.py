@@ -3,15 +3,21 @@
 Implements ``docs/certificate-format.md`` (schema ``flowlaws-certificate/1``)
 step by step, each failure raising :class:`~flowlaws.errors.CertificateError`
 with ``step`` in ``schema``, ``prime``, ``generators``, ``rank``, ``laws``,
-``independence``, ``conclusion``. Pure Python: no pickle, no eval, no engine.
+``independence``, ``conclusion``. Pure Python: no pickle, no eval, no engine;
+NumPy, when installed, for the fast route of networks (words on jets, exact
+rank mod p: :mod:`._network_eval`, :mod:`._rank_np`), whose laws are then
+checked band by band (:mod:`._local_laws`) when the network has too many paths
+to expand.
 
 The shape is strict: a missing, unknown or mistyped field is refused (a
 claim the checker would ignore must not ride along), integers must be JSON
 integers (never floats or booleans) and every size is bounded (:data:`LIMITS`).
 
 Flows (section "Other flows" of the format, :mod:`flowlaws.verify._flows`):
-gradient flow with the euclidean or the ``"nmf"`` metric, momentum with a
-rational ``tau`` (either metric) and Nesterov. For momentum and Nesterov the
+gradient flow with the euclidean or the ``"nmf"`` metric or a user metric
+matrix ``M = P/q`` (``{"kind": "matrix", ...}``, generators ``P∇φ_k``, the
+rank point must not make ``q`` vanish mod the prime), momentum with a
+rational ``tau`` (any of these metrics) and Nesterov. For momentum and Nesterov the
 phase space is ``(s or t, θ, v)``, ``dim = 2D + 1``, word leaf ``0`` is the
 drift ``χ_0`` and leaf ``k ≥ 1`` the lift of generator ``k − 1``.
 
@@ -31,13 +37,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import CertificateError
-from ._flows import FLOW_NAMES, METRICS, FlowSpec, LiftedGenerators, law_fields, parse_tau
+from ._flows import (
+    FLOW_NAMES, METRICS, FlowSpec, LiftedGenerators, MetricMatrix, drift_label, law_fields, parse_tau,
+)
+from ._local_laws import LocalBudgetExceeded, drift_residual, local_residual, new_cache
 from ._modp import Echelon, WordEvaluator, is_prime
 from ._network import ACTIVATIONS, Network
+from ._network_eval import NetworkWords, fast_route_problem
+from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_rows
 from ._polys import Field, Poly, hessian_vector_at, inner, int_str
 
 __all__ = [
-    "check_certificate", "parse_flow", "parse_model", "parse_poly", "path_budget_problem", "Reparam", "SCHEMA",
+    "check_certificate", "parse_flow", "parse_metric", "parse_model", "parse_poly", "path_budget_problem", "Reparam", "SCHEMA",
     "LIMITS",
 ]
 
@@ -57,13 +68,17 @@ LIMITS = {
     "coefficient_digits": 4_000,
     "layers": 1_000,
     "paths": 1_000_000,
+    # the fast route for networks (no path expansion; see _network_eval, _local_laws, _rank_np)
+    "fast_dim": 20_000,
+    "fast_entries": 60_000_000,
+    "explicit_law_paths": 20_000,
 }
 
 _TOP_REQUIRED = (
     "schema", "dim", "variables", "model", "flow", "generators",
     "rank", "laws", "independence", "bounds", "count", "complete",
 )
-_TOP_OPTIONAL = ("library", "timings")
+_TOP_OPTIONAL = ("library", "timings", "meta")
 _COEF_RE = re.compile(r"-?[0-9]+")
 _U64 = 2**64
 
@@ -301,7 +316,7 @@ def parse_model(x: Any, dim: int | None, where: str = "model", budget: _Budget |
 class _Generators:
     """What a generator index means: ``F_a`` mod ``p`` and its gradient field."""
 
-    def __init__(self, model: Reparam, spec: Mapping, p: int) -> None:
+    def __init__(self, model: Reparam, spec: Mapping, p: int, *, expand: bool = True) -> None:
         self.model = model
         self.p = p
         self.kind = spec["kind"]
@@ -314,7 +329,7 @@ class _Generators:
         if self.kind == "network-combinations" and not isinstance(model, _NetworkModel):
             raise _fail("generators.kind 'network-combinations' needs a 'network' model; "
                         "use 'coordinates' for a 'polynomials' model", "generators")
-        problem = path_budget_problem(model)
+        problem = path_budget_problem(model) if expand else None
         if problem:
             raise _fail(problem, "generators")
 
@@ -386,6 +401,39 @@ class _Parsed:
     complete: bool
 
 
+def parse_metric(x: Any, where: str = "flow.metric") -> MetricMatrix:
+    """A user metric ``{"kind": "matrix", "size": D, "denominator": POLY, "entries": [[i, j, POLY], ...]}``
+    as a :class:`~flowlaws.verify._flows.MetricMatrix` (``CertificateError`` step ``schema``).
+
+    >>> parse_metric({"kind": "matrix", "size": 1, "denominator": [["1", []]], "entries": [[0, 0, [["2", []]]]]})
+    MetricMatrix(size=1, 1 entries)
+    >>> parse_metric({"kind": "matrix", "size": 1, "denominator": [], "entries": []})
+    Traceback (most recent call last):
+    ...
+    flowlaws.errors.CertificateError: [schema] flow.metric.denominator: the zero polynomial; a metric P/q needs q != 0 (write [["1", []]] for a polynomial metric)
+    """
+    m = _object(x, where, ("kind", "size", "denominator", "entries"))
+    if m["kind"] != "matrix":
+        raise _fail(f"{where}.kind: {_describe(m['kind'])} is not 'matrix'")
+    D = _int(m["size"], f"{where}.size", lo=1, hi=LIMITS["dim"])
+    den = parse_poly(m["denominator"], f"{where}.denominator", D)
+    if not den:
+        raise _fail(
+            f"{where}.denominator: the zero polynomial; a metric P/q needs q != 0 "
+            "(write [[\"1\", []]] for a polynomial metric)"
+        )
+    entries: dict[tuple[int, int], Poly] = {}
+    for k, e in enumerate(_list(m["entries"], f"{where}.entries", max_len=LIMITS["phi"])):
+        ew = f"{where}.entries[{k}]"
+        _list(e, ew, length=3)
+        i = _int(e[0], f"{ew}[0] (row)", lo=0, hi=D - 1)
+        j = _int(e[1], f"{ew}[1] (column)", lo=0, hi=D - 1)
+        if (i, j) in entries:
+            raise _fail(f"{ew}: entry ({i}, {j}) is given twice; merge the two polynomials")
+        entries[(i, j)] = parse_poly(e[2], f"{ew}[2]", D)
+    return MetricMatrix(D, entries, den)
+
+
 def parse_flow(x: Any, where: str = "flow") -> FlowSpec:
     """The ``flow`` object as a :class:`~flowlaws.verify._flows.FlowSpec` (``CertificateError`` step ``schema``).
 
@@ -403,11 +451,16 @@ def parse_flow(x: Any, where: str = "flow") -> FlowSpec:
     metric = flow.get("metric")
     if metric is None:
         metric = "euclidean"
-    if metric not in METRICS:
-        raise _fail(f"{where}.metric: {_describe(metric)} is not one of {list(METRICS)} (or absent for euclidean)")
+    if isinstance(metric, Mapping):
+        metric = parse_metric(metric, f"{where}.metric")
+    elif metric not in METRICS:
+        raise _fail(
+            f"{where}.metric: {_describe(metric)} is not one of {list(METRICS)}, a {{\"kind\": \"matrix\", ...}} "
+            "object (or absent for euclidean)"
+        )
     if name == "nesterov" and metric != "euclidean":
         raise _fail(
-            f"{where}.metric: the format defines Nesterov's flow with the euclidean metric only, got {metric!r}; "
+            f"{where}.metric: the format defines Nesterov's flow with the euclidean metric only, got {str(metric)!r}; "
             "remove the metric"
         )
     tau = flow.get("tau")
@@ -494,11 +547,17 @@ def _parse(cert: Any) -> _Parsed:
         for k, v in tim.items():
             if type(v) not in (int, float) or not math.isfinite(v):
                 raise _fail(f"timings.{k}: expected a finite number of seconds, got {_describe(v)}")
+    if "meta" in cert:  # information only (model name, creation date, ...): never part of the proof
+        meta = cert["meta"]
+        if not isinstance(meta, Mapping) or len(meta) > 64 or not all(isinstance(k, str) for k in meta):
+            raise _fail(f"meta: expected an object of at most 64 named fields (information only), got {_describe(meta)}")
     dim = _int(cert["dim"], "dim", lo=1, hi=LIMITS["dim"])
     names = [_str(v, f"variables[{i}]") for i, v in enumerate(_list(cert["variables"], "variables", length=dim))]
     flow = parse_flow(cert["flow"])
     budget = _Budget()
     model, params = _parse_model_for_flow(cert["model"], dim, flow, budget)
+    if isinstance(flow.metric, MetricMatrix) and flow.metric.size != params:
+        raise _fail(f"flow.metric.size={flow.metric.size} but the model has {params} parameters; the metric is D×D")
     if flow.has_drift:
         _check_phase_names(names, params, flow)
     gens = cert["generators"]
@@ -558,7 +617,75 @@ def _law_str(h: Poly, names: list[str]) -> str:
     return h.to_str(names, max_terms=6)
 
 
-def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
+def _fast_words_problem(c: _Parsed, p: int) -> str | None:
+    """Why the words of ``c`` are not evaluated by the jet route of :mod:`._network_eval`, or ``None``."""
+    if not isinstance(c.model, _NetworkModel):
+        return "the model is not a network"
+    if not isinstance(c.flow.metric, str):
+        return "the flow has a custom metric"
+    if c.params > LIMITS["fast_dim"]:
+        return f"the network has {c.params} parameters, more than {LIMITS['fast_dim']}"
+    if len(c.words) * c.dim > LIMITS["fast_entries"]:
+        return f"{len(c.words)} words x dim {c.dim} exceed {LIMITS['fast_entries']} entries"
+    return fast_route_problem(c.model.net, p) or numpy_problem()
+
+
+def _uses_local_laws(c: _Parsed) -> bool:
+    """Whether the laws of ``c`` are checked band by band (:mod:`._local_laws`) instead of per coordinate."""
+    return (
+        isinstance(c.model, _NetworkModel)
+        and isinstance(c.flow.metric, str)
+        and c.model.net.path_count() > LIMITS["explicit_law_paths"]
+    )
+
+
+def _rank_of_rows(rows: list[dict[int, int]], p: int, dim: int) -> int:
+    """Rank mod ``p`` of sparse rows: NumPy elimination when available and large enough, else :class:`Echelon`."""
+    if len(rows) * dim > 40_000 and p < MAX_PRIME and numpy_problem() is None:
+        return rank_of_sparse_rows(rows, p, dim)
+    ech = Echelon(p, dim)
+    for row in rows:
+        ech.add(row)
+    return ech.rank
+
+
+def _check_laws_locally(
+    c: _Parsed, names: list[str], by: str, progress: Callable[[str, int, int], None] | None
+) -> None:
+    """Step ``laws`` for a large network: ``⟨∇h, χ_0⟩ ≡ 0`` and the band condition of :mod:`._local_laws`."""
+    net = c.model.net  # type: ignore[attr-defined]
+    flow = c.flow
+    cache = new_cache()
+    for i, h in enumerate(c.laws):
+        if flow.has_drift:
+            r = drift_residual(flow, c.params, h)
+            if r:
+                raise _fail(
+                    f"laws[{i}] = {_law_str(h, names)} is not conserved{by}: "
+                    f"<grad h, {drift_label(flow)}> = {r.to_str(names, max_terms=4)} is not 0",
+                    "laws",
+                )
+        try:
+            why = local_residual(net, flow, h, cache, names)
+        except LocalBudgetExceeded as err:
+            raise _fail(
+                f"laws[{i}] = {_law_str(h, names)}: the network is too large to expand its paths and {err}, "
+                "too many for the band check; split the law into laws on fewer consecutive layers",
+                "laws",
+            ) from err
+        if why:
+            raise _fail(
+                f"laws[{i}] = {_law_str(h, names)} is not proved conserved{by}: the network is checked band by "
+                f"band (a sufficient condition, docs/certificate-format.md) and {why}",
+                "laws",
+            )
+        if progress is not None:
+            progress("laws", i + 1, len(c.laws))
+
+
+def check_certificate(
+    cert: Mapping[str, Any], *, progress: Callable[[str, int, int], None] | None = None
+) -> dict[str, Any]:
     """Check a certificate (``docs/certificate-format.md``) and report what it proves.
 
     Every step is re-derived from the JSON with the checker's own arithmetic:
@@ -569,18 +696,30 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
     metric), momentum (``tau``, either metric) and Nesterov are checked in
     their phase space (``docs/certificate-format.md``, "Other flows").
 
+    Networks are checked without expanding their paths when NumPy is
+    available: the words by forward-mode jets over the network's backward
+    pass (:mod:`flowlaws.verify._network_eval`) and an exact NumPy rank mod
+    ``p`` (:mod:`flowlaws.verify._rank_np`), the laws of a network with more
+    than ``LIMITS["explicit_law_paths"]`` paths band by band
+    (:mod:`flowlaws.verify._local_laws`, a sufficient condition).
+
     Parameters
     ----------
     cert : dict
         The certificate, as loaded by ``json.load``.
+    progress : callable, optional
+        ``progress(stage, done, total)``, called while the words are
+        evaluated (stage ``"rank"``) and the laws checked (stage ``"laws"``).
 
     Returns
     -------
     dict
         ``{"proved": {"upper_bound", "lower_bound", "exact"}, "flow", "count",
         "dim", "rank", "laws", "complete", "steps": [{"step", "detail"}, ...],
-        "seconds": {step: float}}`` (``"flow"`` is the certificate's flow
-        object in canonical form).
+        "seconds": {step: float}, "routes": {"words", "laws"}}`` (``"flow"``
+        is the certificate's flow object in canonical form; ``"routes"`` says
+        whether the words were evaluated on jets or on the expanded paths,
+        and whether the laws were checked by bands or per coordinate).
 
     Raises
     ------
@@ -640,7 +779,10 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
     names = c.names
     flow = c.flow
     p = c.rank_prime
-    gens = _Generators(c.model, c.generators, p)
+    fast_words = c.generators["kind"] == "network-combinations" and _fast_words_problem(c, p) is None
+    local_laws = _uses_local_laws(c)
+    # the path budget bounds the explicit expansion, which the fast route avoids only for both words and laws
+    gens = _Generators(c.model, c.generators, p, expand=not (fast_words and local_laws))
     offset = 1 if flow.has_drift else 0
     used: set[int] = set()
     for i, w in enumerate(c.words):
@@ -650,40 +792,77 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
             if a >= offset:
                 gens.check_index(a - offset, f"rank.words[{i}]", offset)
         used |= leaves
-    coords = c.model.coordinate_gradients()
-    fields = law_fields(flow, c.params, [(desc, grad) for desc, _phi, grad in coords])
     what = "generators" if not flow.has_drift else "lifted generators and chi_0"
-    done("generators", f"{len(coords)} coordinates of phi, {len(used)} distinct {what} used by the words")
+    if local_laws:
+        net = c.model.net  # type: ignore[attr-defined]
+        coords, fields = [], []
+        done(
+            "generators",
+            f"{net.path_count()} paths of phi (not expanded: the words are evaluated on jets and the laws "
+            f"checked band by band), {len(used)} distinct {what} used by the words",
+        )
+    else:
+        coords = c.model.coordinate_gradients()
+        fields = law_fields(flow, c.params, [(desc, grad) for desc, _phi, grad in coords])
+        done("generators", f"{len(coords)} coordinates of phi, {len(used)} distinct {what} used by the words")
 
     point = [x % p for x in c.rank_point]
-    if flow.has_drift or flow.metric != "euclidean":
-        lifted = LiftedGenerators(flow, c.params, p, gens.field, gens.value_at, gens.jvp_at)
-        value, jvp = lifted.at(point)
-        evaluator = WordEvaluator(lifted.field, point, p, value, jvp)
+    if isinstance(flow.metric, MetricMatrix):
+        theta = point[1 : c.params + 1] if flow.has_drift else point
+        if not flow.metric.denominator.reduce(p).evaluate(theta):
+            raise _fail(
+                f"the metric's denominator q = {flow.metric.denominator.to_str(names[1:] if flow.has_drift else names, max_terms=4)} "
+                f"vanishes mod {p} at rank.point: the generators q*M*grad phi say nothing about M there; "
+                "pick a point where q != 0 mod p",
+                "rank",
+            )
+    if fast_words:
+        tick = (lambda d, t: progress("rank", d, t)) if progress is not None else None
+        values = NetworkWords(
+            c.model.net, seed=c.generators["seed"], p=p, point=c.rank_point, flow=flow  # type: ignore[attr-defined]
+        ).values(c.words, progress=tick)
+        rank = rank_mod_p_np(values, p) if len(c.words) else 0
     else:
-        evaluator = WordEvaluator(gens.field, point, p, gens.value_at(point), gens.jvp_at(point))
-    basis = Echelon(p, c.dim)
-    for w in c.words:
-        basis.add(evaluator.value(w))
-    if basis.rank != c.rank_value:
+        if flow.has_drift or flow.metric != "euclidean":
+            lifted = LiftedGenerators(flow, c.params, p, gens.field, gens.value_at, gens.jvp_at)
+            value, jvp = lifted.at(point)
+            evaluator = WordEvaluator(lifted.field, point, p, value, jvp)
+        else:
+            evaluator = WordEvaluator(gens.field, point, p, gens.value_at(point), gens.jvp_at(point))
+        rows = []
+        for i, w in enumerate(c.words):
+            rows.append(evaluator.value(w))
+            if progress is not None:
+                progress("rank", i + 1, len(c.words))
+        rank = _rank_of_rows(rows, p, c.dim)
+    if rank != c.rank_value:
         raise _fail(
-            f"claimed {c.rank_value}, the {len(c.words)} words have rank {basis.rank} mod {p} at the point",
+            f"claimed {c.rank_value}, the {len(c.words)} words have rank {rank} mod {p} at the point",
             "rank",
         )
-    done("rank", f"the {len(c.words)} words have rank {basis.rank} mod {p} at the point")
+    done("rank", f"the {len(c.words)} words have rank {rank} mod {p} at the point")
 
-    for i, h in enumerate(c.laws):
+    by = "" if flow == _GRADIENT else f" by the {flow.describe()}"
+    if local_laws:
+        _check_laws_locally(c, names, by, progress)
+    for i, h in enumerate(c.laws if not local_laws else ()):
         gh = h.gradient()
         for _index, label, chi in fields:
             r = inner(gh, chi)
             if r:
-                by = "" if flow == _GRADIENT else f" by the {flow.describe()}"
                 raise _fail(
                     f"laws[{i}] = {_law_str(h, names)} is not conserved{by}: "
                     f"<grad h, {label}> = {r.to_str(names, max_terms=4)} is not 0",
                     "laws",
                 )
-    if flow == _GRADIENT:
+        if progress is not None:
+            progress("laws", i + 1, len(c.laws))
+    if local_laws:
+        against = (
+            "band by band: <X, grad P> = 0 over Z for the band paths P of every law"
+            + (", and <grad h, chi_0> = 0" if flow.has_drift else "")
+        )
+    elif flow == _GRADIENT:
         against = f"<grad h, grad phi_k> = 0 over Z for {len(coords)} coordinates"
     elif flow.has_drift:
         against = f"<grad h, chi> = 0 over Z for chi_0 and the lifts of {len(coords)} coordinate fields"
@@ -696,12 +875,10 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
         raise _fail(f"independence.value={c.ind_value} but there are {k} laws; the value must be len(laws)", "independence")
     q = c.ind_prime
     ipoint = [x % q for x in c.ind_point]
-    jac = Echelon(q, c.dim)
-    for h in c.laws:
-        jac.add(h.reduce(q).gradient_at(ipoint))
-    if jac.rank != k:
+    jac_rank = _rank_of_rows([h.reduce(q).gradient_at(ipoint) for h in c.laws], q, c.dim)
+    if jac_rank != k:
         raise _fail(
-            f"claimed {k} independent laws, their Jacobian has rank {jac.rank} mod {q} at the point; "
+            f"claimed {k} independent laws, their Jacobian has rank {jac_rank} mod {q} at the point; "
             "pick a generic point or drop dependent laws",
             "independence",
         )
@@ -732,4 +909,5 @@ def check_certificate(cert: Mapping[str, Any]) -> dict[str, Any]:
         "complete": c.complete,
         "steps": steps,
         "seconds": seconds,
+        "routes": {"words": "jets" if fast_words else "expanded", "laws": "bands" if local_laws else "coordinates"},
     }

@@ -14,7 +14,10 @@ Flows (``docs/certificate-format.md``, "Other flows"; :mod:`flowlaws.verify._flo
   ``(s, θ, v)`` with ``s = e^{τt}`` when ``τ > 0``, else ``(t, θ, v)``; the
   fields are the drift ``χ_0`` and the lifts ``(0, 0, ∇φ_k)`` (metric
   ``"nmf"``: ``(0, 0, (τθ + v) ⊙ ∇φ_k)``, up to the integer scaling of the
-  format).
+  format);
+* a user metric ``M(θ)`` (a ``D×D`` matrix of rational functions, parsed here
+  with SymPy, never by the engine): ``q·M∇φ_k`` and ``(0, 0, q(θ)M(θ)∇φ_k)``
+  with ``q`` the entries' common denominator (equivalent where ``q ≠ 0``).
 
 Velocities are named after the parameters with a trailing ``'``
 (``"W1[0,0]'"``). A SymPy law may use ``t`` and ``exp``: for momentum with
@@ -44,7 +47,7 @@ from typing import Any
 from ..errors import BudgetExceeded, CertificateError, DomainError, FlowlawsError, InvalidArgument
 from ..laws import Law
 from ._certificate import parse_model, parse_poly, path_budget_problem
-from ._flows import FLOW_NAMES, METRICS, FlowSpec, law_fields
+from ._flows import FLOW_NAMES, METRICS, FlowSpec, MetricMatrix, law_fields
 from ._polys import Field, Poly, inner, int_str
 
 __all__ = ["NotConserved", "is_conserved", "assert_conserved"]
@@ -232,11 +235,17 @@ def _flow_spec(model: Any, flow: Any, tau: Any, metric: Any) -> FlowSpec:
         where = "model.metric"
     else:
         where = "metric"
-    if not isinstance(metric, str) or metric not in METRICS:
-        raise InvalidArgument(f"{where}={metric!r}: expected one of {list(METRICS)}")
+    if isinstance(metric, str):
+        if metric not in METRICS:
+            raise InvalidArgument(
+                f"{where}={metric!r}: expected one of {list(METRICS)} or a D×D matrix (list of lists, "
+                "SymPy Matrix or dict {(i, j): entry})"
+            )
+    else:
+        metric = _user_metric(metric, tuple(getattr(model, "variables", ()) or ()), where)
     if flow == "nesterov" and metric != "euclidean":
         raise InvalidArgument(
-            f"{where}={metric!r}: Nesterov's flow is defined with the euclidean metric only; "
+            f"{where}={str(metric)!r}: Nesterov's flow is defined with the euclidean metric only; "
             "pass metric=\"euclidean\" or use flow=\"momentum\""
         )
     if flow != "momentum":
@@ -245,6 +254,94 @@ def _flow_spec(model: Any, flow: Any, tau: Any, metric: Any) -> FlowSpec:
             raise InvalidArgument(f"tau={tau!r}: {flow} flow has no tau ({what}); leave tau=None")
         return FlowSpec(flow, metric, None)
     return FlowSpec(flow, metric, _DEFAULT_TAU if tau is None else _tau_value(tau))
+
+
+def _sympy_rational_poly(expr: Any, variables: Sequence[str], where: str) -> dict:
+    """A SymPy polynomial in ``variables`` as ``{monomial: Fraction}`` (monomials as in :class:`Poly`)."""
+    import sympy
+
+    syms = [sympy.Symbol(v) for v in variables]
+    try:
+        poly = sympy.Poly(sympy.expand(expr), *syms, domain="QQ")
+    except (sympy.PolynomialError, sympy.GeneratorsNeeded, sympy.CoercionFailed) as err:
+        raise InvalidArgument(f"{where}: {expr} is not a quotient of polynomials in the parameters") from err
+    out: dict = {}
+    for exps, c in poly.terms():
+        out[tuple((v, int(e)) for v, e in enumerate(exps) if e)] = Fraction(int(c.numerator), int(c.denominator))
+    return out
+
+
+def _user_metric(metric: Any, variables: tuple[str, ...], where: str) -> MetricMatrix:
+    """A user metric (list of rows, SymPy Matrix or dict ``{(i, j): entry}``) as ``M = P/q`` over Z,
+    with the checker's own parsing (SymPy, names tokenized as for laws; no engine code)."""
+    import numbers
+
+    import sympy
+
+    if isinstance(metric, MetricMatrix):
+        if metric.size != len(variables):
+            raise InvalidArgument(f"{where}: a {metric.size}×{metric.size} metric for {len(variables)} parameters")
+        return metric
+    D = len(variables)
+    cells: dict[tuple[int, int], Any] = {}
+    if isinstance(metric, dict):
+        for key, entry in metric.items():
+            if not (isinstance(key, tuple) and len(key) == 2 and all(
+                    isinstance(k, int) and not isinstance(k, bool) and 0 <= k < D for k in key)):
+                raise InvalidArgument(
+                    f"{where}: key {key!r}: a sparse metric is a dict {{(i, j): entry}} with integers 0 <= i, j < {D}"
+                )
+            cells[key] = entry
+    else:
+        rows = metric.tolist() if hasattr(metric, "tolist") and hasattr(metric, "shape") else metric
+        if isinstance(rows, (str, bytes)) or not isinstance(rows, (list, tuple)):
+            raise InvalidArgument(
+                f"{where}={metric!r} (type={type(metric).__name__}): expected one of {list(METRICS)}, a D×D "
+                "matrix (list of lists or SymPy Matrix) or a dict {(i, j): entry}"
+            )
+        if len(rows) != D or any(not isinstance(r, (list, tuple)) or len(r) != D for r in rows):
+            raise InvalidArgument(
+                f"{where}: expected a {D}×{D} matrix (one row and column per parameter), got {len(rows)} rows "
+                f"of lengths {[len(r) if isinstance(r, (list, tuple)) else None for r in rows][:6]}"
+            )
+        cells = {(i, j): e for i, row in enumerate(rows) for j, e in enumerate(row)}
+    fracs: dict[tuple[int, int], tuple[Any, Any]] = {}
+    for (i, j), entry in sorted(cells.items()):
+        at = f"{where}[{i}][{j}]"
+        if isinstance(entry, bool) or isinstance(entry, float) or (
+                _is_sympy(entry) and getattr(entry, "atoms", None) and entry.atoms(sympy.Float)):
+            kind = DomainError if not isinstance(entry, bool) else InvalidArgument
+            raise kind(f"{at}={entry!r} is not exact; write an int, a Fraction or a string such as \"1/(1 + x^2)\"")
+        if isinstance(entry, (numbers.Integral, Fraction)):
+            expr = sympy.Rational(int(entry.numerator), int(entry.denominator))
+        elif isinstance(entry, str):
+            try:
+                expr = _parse_string(entry, variables)
+            except (InvalidArgument, DomainError) as err:
+                raise type(err)(f"{at}: {err}".replace("law ", "entry ", 1)) from err
+        elif _is_sympy(entry):
+            expr = entry
+            unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in variables)
+            if unknown:
+                raise InvalidArgument(f"{at}={entry}: unknown name(s) {unknown[:5]}; {_some_names(variables, unknown[:3])}")
+            expr = expr.xreplace({s: sympy.Symbol(str(s)) for s in expr.free_symbols})
+        else:
+            raise InvalidArgument(f"{at}={entry!r} (type={type(entry).__name__}): expected an int, Fraction, str or SymPy expression")
+        num, den = sympy.fraction(sympy.cancel(sympy.together(expr)))
+        if num != 0:
+            fracs[(i, j)] = (num, den)
+    for i in range(D):
+        if not any(k[0] == i for k in fracs):
+            raise InvalidArgument(f"{where}: row {i} ({variables[i]}) is identically zero; every row needs a non-zero entry")
+    q = sympy.Integer(1)
+    for _num, den in fracs.values():
+        q = sympy.lcm(q, den)
+    polys = {k: _sympy_rational_poly(sympy.cancel(num * q / den), variables, f"{where}{list(k)}")
+             for k, (num, den) in fracs.items()}
+    qpoly = _sympy_rational_poly(q, variables, f"{where} (denominator)")
+    scale = lcm(*(c.denominator for f in [qpoly, *polys.values()] for c in f.values()))
+    entries = {k: Poly({m: int(c * scale) for m, c in f.items()}) for k, f in polys.items()}
+    return MetricMatrix(D, entries, Poly({m: int(c * scale) for m, c in qpoly.items()}))
 
 
 def _phase_space(model: Any, flow: Any, tau: Any, metric: Any = None) -> _PhaseSpace:
@@ -681,8 +778,13 @@ def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = Non
     tau : int, Fraction, str or sympy.Rational, optional
         The damping ``τ ≥ 0`` of momentum (default ``1``); only for momentum.
     metric : {"euclidean", "nmf"}, optional
-        Overrides ``model.metric`` (default euclidean). Nesterov's flow has
-        the euclidean metric only.
+        Overrides ``model.metric`` (default euclidean). A user metric ``M(θ)``
+        is a ``D×D`` list of rows, a SymPy ``Matrix`` or a sparse dict
+        ``{(i, j): entry}`` of ints, Fractions, strings such as
+        ``"1/(1 + x^2)"`` or SymPy expressions in the parameters; the law is
+        checked against ``q·M∇φ_k`` (``q`` the common denominator), the same
+        condition as for ``M`` wherever ``q ≠ 0``. Nesterov's flow has the
+        euclidean metric only.
 
     Returns
     -------
@@ -693,9 +795,10 @@ def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = Non
     flowlaws.errors.InvalidArgument
         Unknown variable names, a non-polynomial law (e.g. ``t`` outside
         ``exp(k τ t)`` under momentum with ``τ > 0``), an unknown flow or
-        metric, a tau where none belongs or a negative tau.
+        metric, a metric matrix of the wrong shape or with a zero row, a tau
+        where none belongs or a negative tau.
     flowlaws.errors.DomainError
-        Float coefficients or a float tau.
+        Float coefficients, a float tau or a float metric entry.
     flowlaws.errors.BudgetExceeded
         A network with more paths than the checker expands (``LIMITS["paths"]``).
 
@@ -720,6 +823,11 @@ def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = Non
     >>> t, u, v, du, dv = sympy.symbols("t u v u' v'")
     >>> is_conserved(UV(), sympy.exp(t) * (u * dv - v * du), flow="momentum", tau=1)
     False
+
+    A metric ``M = diag(1, 2)`` turns ``u^2 - v^2`` into ``2u^2 - v^2``:
+
+    >>> is_conserved(UV(), "2*u^2 - v^2", metric=[[1, 0], [0, 2]]), is_conserved(UV(), "u^2 - v^2", metric=[[1, 0], [0, 2]])
+    (True, False)
     """
     return _check(model, law, flow, tau, metric)[4] is None
 
@@ -762,7 +870,11 @@ def assert_conserved(
         return
     f, r = failure
     names = space.variables
-    index_point = _counterexample(r, space.positive)
+    search = r
+    if isinstance(space.spec.metric, MetricMatrix) and space.spec.metric.denominator.degree > 0:
+        # a point where the metric's denominator q does not vanish either (M is defined there)
+        search = r * space.spec.metric.denominator.shift(1 if space.spec.has_drift else 0)
+    index_point = _counterexample(search, space.positive)
     if space.time_index is not None:
         index_point.setdefault(space.time_index, 1)
     point = {names[v]: x for v, x in sorted(index_point.items())}

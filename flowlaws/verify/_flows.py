@@ -10,7 +10,10 @@ Implements the section "Other flows (momentum, Nesterov, metrics)" of
   (``dim = 2D + 1``, index 0 the time coordinate, ``1..D`` the parameters,
   ``D+1..2D`` the velocities); word leaf ``0`` is the drift ``χ_0`` and leaf
   ``k ≥ 1`` is ``(0, 0, H_{k-1})`` with ``H_j = G_j`` (euclidean) or
-  ``(a θ + b v) ⊙ G_j`` (``"nmf"``).
+  ``(a θ + b v) ⊙ G_j`` (``"nmf"``);
+* a user metric ``M(θ) = P(θ)/q(θ)`` (:class:`MetricMatrix`, the certificate's
+  ``{"kind": "matrix", ...}``): generator ``P G_k`` (gradient flow) or
+  ``(0, 0, P(θ) G_j)`` (momentum), ``q·M`` times the field of ``M``.
 
 ``G_k`` is a field on the parameters only (indices ``0..D-1``); the lift
 shifts its variables into the phase space. :class:`LiftedGenerators` gives the
@@ -48,6 +51,7 @@ __all__ = [
     "FLOW_NAMES",
     "METRICS",
     "FlowSpec",
+    "MetricMatrix",
     "parse_tau",
     "drift_field",
     "drift_label",
@@ -97,6 +101,87 @@ def parse_tau(text: Any) -> Fraction:
     return Fraction(a, b)
 
 
+class MetricMatrix:
+    """A user metric ``M(θ) = P(θ) / q(θ)`` on ``size`` parameters, over Z.
+
+    Parameters
+    ----------
+    size : int
+        ``D``, the number of parameters.
+    entries : mapping of (i, j) to Poly
+        The non-zero entries of ``P`` (polynomials over Z in the parameters ``0..D-1``).
+    denominator : Poly
+        ``q``, a non-zero polynomial over Z in the parameters.
+
+    The flow's generators are ``P G_k = q·M G_k``; where ``q ≠ 0`` they span the same
+    distribution as ``M G_k``. Instances compare and hash by value.
+
+    >>> x = Poly.variable(0)
+    >>> M = MetricMatrix(2, {(0, 0): Poly.constant(1), (1, 1): x * x + 1}, x * x + 1)
+    >>> str(M), M.to_json()["denominator"]
+    ('custom', [['1', [[0, 2]]], ['1', []]])
+    """
+
+    __slots__ = ("size", "entries", "denominator", "_key")
+
+    def __init__(self, size: int, entries: Mapping[tuple[int, int], Poly], denominator: Poly) -> None:
+        self.size = size
+        self.entries = {k: entries[k] for k in sorted(entries) if entries[k]}
+        self.denominator = denominator
+        self._key = (
+            size,
+            tuple((k, tuple(sorted(v.terms.items()))) for k, v in self.entries.items()),
+            tuple(sorted(denominator.terms.items())),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MetricMatrix) and other._key == self._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __str__(self) -> str:
+        return "custom"
+
+    def __repr__(self) -> str:
+        return f"MetricMatrix(size={self.size}, {len(self.entries)} entries)"
+
+    def to_json(self) -> dict[str, Any]:
+        """The certificate's ``flow.metric`` object."""
+
+        def dense(m: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+            e = [0] * self.size
+            for v, x in m:
+                e[v] = x
+            return tuple(e)
+
+        def poly(f: Poly) -> list:  # terms by decreasing exponent vector, as the engine writes them
+            terms = sorted(f.terms.items(), key=lambda t: dense(t[0]), reverse=True)
+            return [[str(c), [[v, e] for v, e in m]] for m, c in terms]
+
+        return {
+            "kind": "matrix",
+            "size": self.size,
+            "denominator": poly(self.denominator),
+            "entries": [[i, j, poly(f)] for (i, j), f in self.entries.items()],
+        }
+
+    def apply(self, G: Mapping[int, Poly], shift: int, target: int, p: int | None) -> Field:
+        """``P·G`` with ``P``'s variables shifted by ``shift`` (mod ``p`` if given): component
+        ``target + i`` is ``Σ_j P_ij G[j]``."""
+        out: dict[int, Poly] = {}
+        for (i, j), pij in self.entries.items():
+            g = G.get(j)
+            if g is None:
+                continue
+            f = pij.shift(shift) if shift else pij
+            if p is not None:
+                f = f.reduce(p)
+            term = f * g
+            out[target + i] = out[target + i] + term if target + i in out else term
+        return {k: v for k, v in sorted(out.items()) if v}
+
+
 @dataclass(frozen=True)
 class FlowSpec:
     """A flow of the certificate format: ``name``, ``metric`` and (momentum only) ``tau``.
@@ -104,13 +189,13 @@ class FlowSpec:
     Parameters
     ----------
     name : {"gradient", "momentum", "nesterov"}
-    metric : {"euclidean", "nmf"}
+    metric : {"euclidean", "nmf"} or MetricMatrix
     tau : Fraction or None
         The damping ``τ ≥ 0`` of momentum; ``None`` for the other flows.
     """
 
     name: str
-    metric: str = "euclidean"
+    metric: str | MetricMatrix = "euclidean"
     tau: Fraction | None = None
 
     @property
@@ -141,13 +226,13 @@ class FlowSpec:
             return list(params)
         return [self.time_name or "t", *params, *(f"{n}'" for n in params)]
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, Any]:
         """The certificate's ``flow`` object."""
-        out = {"name": self.name}
+        out: dict[str, Any] = {"name": self.name}
         if self.name == "momentum":
             out["tau"] = str(self.tau)
         if self.metric != "euclidean":
-            out["metric"] = self.metric
+            out["metric"] = self.metric.to_json() if isinstance(self.metric, MetricMatrix) else self.metric
         return out
 
     def describe(self) -> str:
@@ -155,7 +240,9 @@ class FlowSpec:
         extras = []
         if self.name == "momentum":
             extras.append(f"tau={self.tau}")
-        if self.metric != "euclidean":
+        if isinstance(self.metric, MetricMatrix):
+            extras.append("custom metric")
+        elif self.metric != "euclidean":
             extras.append(f"metric {self.metric}")
         return f"{self.name} flow" + (f" ({', '.join(extras)})" if extras else "")
 
@@ -216,6 +303,10 @@ def lift_field(spec: FlowSpec, D: int, G: Mapping[int, Poly]) -> Field:
     """A gradient-flow field ``G`` (on ``θ``) as the flow's generator in its phase space."""
     shift = 1 if spec.has_drift else 0
     target = D + 1 if spec.has_drift else 0
+    if isinstance(spec.metric, MetricMatrix):
+        shifted = {j: g.shift(shift) for j, g in G.items()}
+        modulus = next((g.modulus for g in G.values()), None)
+        return spec.metric.apply(shifted, shift, target, modulus)
     out: dict[int, Poly] = {}
     for j in sorted(G):
         comp = G[j].shift(shift)
@@ -230,7 +321,9 @@ def lift_field(spec: FlowSpec, D: int, G: Mapping[int, Poly]) -> Field:
 def lift_label(spec: FlowSpec, desc: str) -> str:
     """How a lifted coordinate field is printed, e.g. ``'(0, 0, grad phi[2])'``."""
     grad = f"grad {desc}"
-    if spec.metric == "nmf":
+    if isinstance(spec.metric, MetricMatrix):
+        grad = f"M * {grad}" if spec.metric.denominator == Poly.constant(1) else f"q*M * {grad}"
+    elif spec.metric == "nmf":
         if spec.has_drift:
             a, b = spec.ab
             if a:
@@ -339,6 +432,8 @@ class LiftedGenerators:
         base_jvp = self._base_jvp(theta)
         p, D, spec, drift = self.p, self.D, self.spec, self._drift
         target = D + 1 if spec.has_drift else 0
+        if isinstance(spec.metric, MetricMatrix):
+            return self._matrix_at(point, theta, base_value, base_jvp)
         nmf = spec.metric == "nmf"
         a, b = spec.ab
         cache: dict[int, dict[int, int]] = {}
@@ -383,5 +478,53 @@ class LiftedGenerators:
                 if x:
                     out[target + j] = x
             return out
+
+        return value, jvp
+
+    def _matrix_at(
+        self,
+        point: list[int],
+        theta: list[int],
+        base_value: Callable[[int], dict[int, int]],
+        base_jvp: Callable[[int, dict[int, int]], dict[int, int]],
+    ) -> tuple[Callable[[int], dict[int, int]], Callable[[int, dict[int, int]], dict[int, int]]]:
+        """:meth:`at` under a user metric: ``P(θ)G_k(θ)`` and ``(DP·u)G_k + P(DG_k·u)``."""
+        p, drift = self.p, self._drift
+        metric = self.spec.metric
+        assert isinstance(metric, MetricMatrix)
+        target = self.D + 1 if self.spec.has_drift else 0
+        P = {k: f.reduce(p) for k, f in metric.entries.items()}
+        Pval = {k: f.evaluate(theta) for k, f in P.items()}
+
+        def value(leaf: int) -> dict[int, int]:
+            k = self.base_index(leaf)
+            if k is None:
+                assert drift is not None
+                return field_at(drift, point)
+            gk = base_value(k)
+            out: dict[int, int] = {}
+            for (i, j), pij in Pval.items():
+                if j in gk:
+                    out[target + i] = (out.get(target + i, 0) + pij * gk[j]) % p
+            return {i: x for i, x in sorted(out.items()) if x}
+
+        def jvp(leaf: int, u: dict[int, int]) -> dict[int, int]:
+            k = self.base_index(leaf)
+            if k is None:
+                assert drift is not None
+                return field_directional_at(drift, point, u)
+            ut, _uv = self._split(u)
+            if not ut:
+                return {}
+            gk = base_value(k)
+            dg = base_jvp(k, ut)
+            out: dict[int, int] = {}
+            for (i, j), f in P.items():
+                x = Pval[(i, j)] * dg.get(j, 0)
+                if j in gk:
+                    x += f.directional_at(theta, ut) * gk[j]
+                if x:
+                    out[target + i] = (out.get(target + i, 0) + x) % p
+            return {i: x for i, x in sorted(out.items()) if x}
 
         return value, jvp
