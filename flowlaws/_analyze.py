@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 from .algebra._laws import independent_subset
-from .algebra._lie import lie_rank
+from .algebra._lie import LieRank, lie_rank
 from .algebra._modular import DEFAULT_PRIME
 from .errors import BudgetExceeded, FlowlawsError, InvalidArgument
 from .laws import Law
-from ._flows import Flow, check_flow, generator_family, generators_json, law_search, model_json, uses_network_route
+from ._flows import (
+    Flow, MatrixMetric, check_flow, generator_family, generators_json, law_search, model_json, uses_network_route,
+)
 from .algebra._network_laws import structural_candidates
 from .models._model import Model
 
@@ -64,6 +67,9 @@ class Result:
         True when the bounds meet: the count is certified and the laws are complete.
     certificate : dict
         JSON-serialisable proof; re-check it with ``flowlaws.verify.check_certificate``.
+    interrupted : bool
+        True when Ctrl-C stopped the search (``analyze(..., on_interrupt="partial")``):
+        the bounds are proved, the search did not finish.
     """
 
     model: Model
@@ -74,6 +80,7 @@ class Result:
     certificate: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def bounds(self) -> tuple[int, int]:
@@ -93,6 +100,9 @@ class Result:
 
     def to_json(self) -> dict[str, Any]:
         """The stable summary printed by ``flowlaws analyze --json``."""
+        from ._display import group_laws
+
+        groups = group_laws(self)
         return {
             "model": self.model.name,
             "flow": self.flow.to_json(),
@@ -104,6 +114,11 @@ class Result:
             "laws": [str(law) for law in self.laws],
             "notes": list(self.notes),
             "timings": self.timings,
+            "interrupted": self.interrupted,
+            "readable": [t for _, t in sorted((i, t) for g in groups for i, t in zip(g["indices"], g["text"]))],
+            "groups": [
+                {"kind": g["kind"], "layer": g["layer"], "laws": list(g["indices"])} for g in groups
+            ],
         }
 
     def save(self, path: str) -> None:
@@ -119,9 +134,52 @@ class Result:
             else f"{self.model.name} under {self.flow} flow: between {lo} and {hi} independent laws (not certified exact)"
         )
         lines = [head, f"  dim = {self.dim}, certified rank = {self.rank}"]
-        lines += [f"  {law}" for law in self.laws]
+        lines += self._law_lines(expand=False)
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def _law_lines(self, *, expand: bool) -> list[str]:
+        if expand or not self.laws:
+            return [f"  {law}" for law in self.laws]
+        from ._display import format_groups
+
+        return format_groups(self)
+
+    def expanded(self) -> str:
+        """Like ``str(result)`` with every law fully expanded (one per line), not grouped."""
+        lines = str(self).splitlines()[:2] + self._law_lines(expand=True)
+        return "\n".join(lines + [f"  note: {n}" for n in self.notes])
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The laws grouped by structure (per neuron, layer-matrix entries, other);
+        see :func:`flowlaws._display.group_laws`."""
+        from ._display import group_laws
+
+        return group_laws(self)
+
+    def to_latex(self, **options: Any) -> str:
+        r"""The laws as a LaTeX ``align*`` block for a paper (``per-neuron`` and matrix forms).
+
+        Examples
+        --------
+        >>> import flowlaws as fl
+        >>> tex = fl.analyze(fl.models.parse("relu:3x4x3")).to_latex()
+        >>> r"\lVert W_{1}[i,:]\rVert^2 - \lVert W_{2}[:,i]\rVert^2" in tex
+        True
+        """
+        from ._display import to_latex
+
+        return to_latex(self, **options)
+
+    def _repr_latex_(self) -> str:
+        from ._display import to_latex
+
+        return to_latex(self, max_laws=40).split("\n", 1)[1]  # drop the % comment line
+
+    def _repr_html_(self) -> str:
+        from ._display import to_html
+
+        return to_html(self)
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -132,17 +190,73 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
+def _phase_network_start(model, family, flow, point, law_point, *, max_degree, max_monomials, seed, notes, timings,
+                         progress):
+    """Momentum / Nesterov on a layered network: ``(polys, basis, rank_res, search, t_laws, t_rank)``.
+
+    The Noether charges of the linear hidden layers, verified exactly by the
+    local phase verifier, then the rank of the phase fields on jets with the
+    target ``dim − #charges``: when it is met the count is certified and no
+    law search runs (for ReLU nets the rank alone proves 0 laws). Otherwise
+    ``search`` is the generic law search on the explicit fields, when the phase
+    space is small enough for its budget at degree 3 (else None, and the
+    result states its bounds).
+    """
+    from math import comb
+
+    from .algebra._laws import jacobian_rows
+    from .algebra._lie import drift_lie_rank
+    from .algebra._modular import rank_mod
+    from .algebra._network_laws import PhaseLocalVerifier, momentum_candidates
+
+    D = family.dim
+    prime = family.prime
+    drift = family.drift
+    t = time.perf_counter()
+    polys: list = []
+    basis = None
+    if max_degree >= 2 + drift.time_power:
+        check = PhaseLocalVerifier(family.network, drift.kind, drift.a, drift.b)
+        candidates = [h for h in momentum_candidates(family.network, drift.time_power) if check(h)]
+        # in the regime of DESIGN section 4 the charges are independent: one dense rank proves it
+        if candidates and rank_mod(jacobian_rows(candidates, law_point, prime, D), prime) == len(candidates):
+            polys = candidates
+        else:
+            polys, basis = independent_subset(candidates, law_point, prime, D)
+    t_laws = time.perf_counter() - t
+    t = time.perf_counter()
+    rank_res = drift_lie_rank(family, point, target=D - len(polys), progress=progress)
+    t_rank = time.perf_counter() - t
+    search = None
+    if rank_res.rank + len(polys) < D:
+        if comb(D + 2, 3) <= max_monomials:
+            t = time.perf_counter()
+            if basis is None:  # the search extends the charges' Jacobian basis
+                polys, basis = independent_subset(polys, law_point, prime, D)
+            explicit = generator_family(model, flow, prime=prime, seed=seed, explicit=True)
+            search = law_search(model, explicit, flow, prime=prime, max_monomials=max_monomials, seed=seed + 1,
+                                explicit=True)
+            timings["setup"] = timings.get("setup", 0.0) + time.perf_counter() - t
+        else:
+            notes.append(
+                f"only the {len(polys)} structural charge(s) were looked for: the generic law search on the "
+                f"phase space of dimension {D} is over max_monomials={max_monomials} from degree 3"
+            )
+    return polys, basis, rank_res, search, t_laws, t_rank
+
+
 def analyze(
     model: Model,
     *,
     flow: str = "gradient",
     tau: Any = None,
-    metric: str | None = None,
+    metric: Any = None,
     max_degree: int | None = None,
     max_dim: int = DEFAULT_MAX_DIM,
     max_monomials: int = 60_000,
     seed: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
+    on_interrupt: str = "raise",
 ) -> Result:
     """Count, find and certify the conservation laws of a flow.
 
@@ -156,8 +270,12 @@ def analyze(
         ``(s = e^{τt} or t, θ, θ')`` of dimension ``2D + 1``.
     tau : int, Fraction or str, optional
         The exact damping ``τ ≥ 0`` of ``flow="momentum"`` (default 1); floats are refused.
-    metric : {"euclidean", "nmf"}, optional
-        Mirror metric ``M(θ)``: ``"nmf"`` is ``diag(θ)``; default: the model's own
+    metric : {"euclidean", "nmf"}, list of lists, SymPy Matrix or dict, optional
+        Mirror metric ``M(θ)`` of ``θ' = −M(θ)∇L`` (momentum: ``θ'' + τθ' = −M(θ)∇L``):
+        ``"nmf"`` is ``diag(θ)``; a ``D×D`` matrix (rows of entries, or a sparse
+        dict ``{(i, j): entry}``) of ints, Fractions, strings such as
+        ``"1/(1 + x0^2)"`` or SymPy expressions in the parameters is a user metric
+        (see ``docs/flows.md``, "Your own metric"). Default: the model's own
         (``models.nmf`` carries ``"nmf"``), else euclidean.
     max_degree : int, optional
         Largest degree of the law search (default 4); the search stops earlier
@@ -170,6 +288,10 @@ def analyze(
         Seeds the point, the prime's generator combinations and the sampling.
     progress : callable, optional
         ``progress(stage, done, total)``.
+    on_interrupt : {"raise", "partial"}
+        What Ctrl-C (``KeyboardInterrupt``) during the search does: propagate it (default), or
+        return the partial result proved so far (``interrupted`` is True, ``complete`` usually
+        False, and its certificate proves the bounds it states).
 
     Returns
     -------
@@ -178,7 +300,10 @@ def analyze(
     Raises
     ------
     InvalidArgument
-        Not a model, unknown flow, bad options.
+        Not a model, unknown flow, bad options, a metric of the wrong shape, with
+        unknown names or a zero row.
+    DomainError
+        A float ``tau`` or a float metric entry.
     BudgetExceeded
         More than ``max_dim`` parameters.
 
@@ -202,6 +327,8 @@ def analyze(
     else:
         max_degree = _check_int("max_degree", max_degree, 1)
     seed = _check_int("seed", seed, 0)
+    if on_interrupt not in ("raise", "partial"):
+        raise InvalidArgument(f"on_interrupt={on_interrupt!r}: expected 'raise' or 'partial'")
     if model.dim > max_dim:
         raise BudgetExceeded(
             f"{model.name} has D={model.dim} parameters, over max_dim={max_dim}; pass a larger max_dim to try"
@@ -212,12 +339,18 @@ def analyze(
     rng = np.random.default_rng(seed)
     point = rng.integers(1, prime, size=D, dtype=np.int64)
     law_point = rng.integers(1, prime, size=D, dtype=np.int64)
+    if isinstance(flow.metric, MatrixMetric):  # the rank point must not make the metric's denominator vanish
+        while not flow.metric.denominator_at(point[1 : model.dim + 1] if flow.phase else point, prime):
+            point = rng.integers(1, prime, size=D, dtype=np.int64)
     timings: dict[str, float] = {}
     notes: list[str] = []
 
     t0 = time.perf_counter()
     family = generator_family(model, flow, prime=prime, seed=seed)
-    search = law_search(model, family, flow, prime=prime, max_monomials=max_monomials, seed=seed + 1)
+    # momentum / Nesterov on a network: structural charges and the phase rank first (see below)
+    phase_network = uses_network_route(model, flow) and flow.phase
+    search = None if phase_network else law_search(model, family, flow, prime=prime, max_monomials=max_monomials,
+                                                   seed=seed + 1)
     degrees = range(1, max_degree + 1)
     timings["setup"] = time.perf_counter() - t0
 
@@ -225,53 +358,67 @@ def analyze(
     basis = None
     rank_res = None
     t_laws = t_rank = 0.0
-    if uses_network_route(model, flow) and max_degree >= 2:
-        # fast path: the laws the architecture's symmetries suggest, verified exactly
-        t = time.perf_counter()
-        candidates = [h for h in structural_candidates(family.network) if search.verifier(h)]
-        polys, basis = independent_subset(candidates, law_point, prime, D)
-        t_laws += time.perf_counter() - t
-        if polys:
-            t = time.perf_counter()
-            rank_res = lie_rank(family, point, target=D - len(polys), progress=progress)
-            t_rank += time.perf_counter() - t
-            if rank_res.rank + len(polys) == D:
-                search = None  # certified: no generic search needed
-            else:
-                polys, basis, rank_res = [], None, None
-    for degree in degrees if search is not None or rank_res is None else ():
-        if search is not None:
-            t = time.perf_counter()
-            try:
-                new = search.laws_of_degree(degree)
-            except BudgetExceeded as err:
-                notes.append(f"law search stopped before degree {degree}: {err}")
-                search = None
-                new = []
-            kept, basis = independent_subset(new, law_point, prime, D, basis)
-            polys += kept
-            t_laws += time.perf_counter() - t
-            if progress is not None:
-                progress(f"laws of degree {degree}", len(polys), D)
-        if degree < min(2, max_degree) and search is not None:
-            continue
-        if rank_res is None or (rank_res.rank < D - len(polys) and not rank_res.saturated):
-            t = time.perf_counter()
-            rank_res = lie_rank(family, point, target=D - len(polys), progress=progress)
-            t_rank += time.perf_counter() - t
-        if rank_res.rank + len(polys) > D:
-            raise FlowlawsError(
-                f"internal inconsistency: rank {rank_res.rank} + {len(polys)} laws > D={D}; please report this"
+    interrupted = False
+    try:
+        if phase_network:
+            polys, basis, rank_res, search, t_laws, t_rank = _phase_network_start(
+                model, family, flow, point, law_point, max_degree=max_degree, max_monomials=max_monomials,
+                seed=seed, notes=notes, timings=timings, progress=progress,
             )
-        if rank_res.rank + len(polys) == D or search is None:
-            break
+        elif uses_network_route(model, flow) and max_degree >= 2:
+            # fast path: the laws the architecture's symmetries suggest, verified exactly
+            t = time.perf_counter()
+            candidates = [h for h in structural_candidates(family.network) if search.verifier(h)]
+            polys, basis = independent_subset(candidates, law_point, prime, D)
+            t_laws += time.perf_counter() - t
+            if polys:
+                t = time.perf_counter()
+                rank_res = lie_rank(family, point, target=D - len(polys), progress=progress)
+                t_rank += time.perf_counter() - t
+                if rank_res.rank + len(polys) == D:
+                    search = None  # certified: no generic search needed
+                else:
+                    polys, basis, rank_res = [], None, None
+        for degree in degrees if search is not None or rank_res is None else ():
+            if search is not None:
+                t = time.perf_counter()
+                try:
+                    new = search.laws_of_degree(degree)
+                except BudgetExceeded as err:
+                    notes.append(f"law search stopped before degree {degree}: {err}")
+                    search = None
+                    new = []
+                kept, basis = independent_subset(new, law_point, prime, D, basis)
+                polys += kept
+                t_laws += time.perf_counter() - t
+                if progress is not None:
+                    progress(f"laws of degree {degree}", len(polys), D)
+            if degree < min(2, max_degree) and search is not None:
+                continue
+            if rank_res is None or (rank_res.rank < D - len(polys) and not rank_res.saturated and not phase_network):
+                t = time.perf_counter()
+                rank_res = lie_rank(family, point, target=D - len(polys), progress=progress)
+                t_rank += time.perf_counter() - t
+            if rank_res.rank + len(polys) > D:
+                raise FlowlawsError(
+                    f"internal inconsistency: rank {rank_res.rank} + {len(polys)} laws > D={D}; please report this"
+                )
+            if rank_res.rank + len(polys) == D or search is None:
+                break
+    except KeyboardInterrupt:
+        if on_interrupt != "partial":
+            raise
+        interrupted = True  # polys and rank_res only ever hold proved, verified values
+        notes.append("interrupted: partial result; its bounds are proved but the search did not finish")
+    if rank_res is None:  # interrupted before any bracket was evaluated: the trivial bound dim
+        rank_res = LieRank(rank=0, words=[])
     timings["laws"] = t_laws
     timings["rank"] = t_rank
     if search is not None and search.rejected:
         notes.append(f"{search.rejected} sampled candidate(s) failed the exact check and were dropped")
     time_rate = flow.tau if (flow.name == "momentum" and flow.tau) else 0
     laws = [_law_from_poly(h, variables, time_rate) for h in polys]
-    if rank_res.rank + len(laws) < D:
+    if rank_res.rank + len(laws) < D and not interrupted:
         notes.append(
             f"the count is between {len(laws)} and {D - rank_res.rank}: laws of degree <= {max_degree} "
             f"do not reach the upper bound{'' if rank_res.saturated else ' and the bracket search stopped at its depth limit'}"
@@ -299,9 +446,14 @@ def analyze(
         "count": hi,
         "complete": lo == hi,
         "timings": {k: round(v, 6) for k, v in timings.items()},
+        "meta": {  # information only: the checker ignores it for the proof
+            "model_name": model.name,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "interrupted": interrupted,
+        },
     }
     return Result(model=model, flow=flow, dim=D, rank=rank_res.rank, laws=laws, certificate=certificate,
-                  timings=timings, notes=notes)
+                  timings=timings, notes=notes, interrupted=interrupted)
 
 
 def compare_flows(

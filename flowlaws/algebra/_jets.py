@@ -38,9 +38,33 @@ def subsets(mask: int) -> list[int]:
         s = (s - 1) & mask
 
 
-def _combine(A: np.ndarray, B: np.ndarray, p: int, op) -> np.ndarray:
+_PAIRS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_VECTOR_MIN = 4  # jets with at least 2 units are combined in one vectorised operation ...
+_VECTOR_BUDGET = 1 << 22  # ... when its gathered operands and product stay below this many entries
+
+
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All ``(S, T ^ S)`` with ``S ⊆ T`` for masks ``T < n``, grouped by ``T``: ``(S, R, starts)``."""
+    if n not in _PAIRS:
+        S_list, R_list, starts = [], [], []
+        for T in range(n):
+            starts.append(len(S_list))
+            for S in subsets(T):
+                S_list.append(S)
+                R_list.append(T ^ S)
+        _PAIRS[n] = (np.array(S_list), np.array(R_list), np.array(starts))
+    return _PAIRS[n]
+
+
+def _combine(A: np.ndarray, B: np.ndarray, p: int, op, vector_op=None) -> np.ndarray:
     n = A.shape[0]
     first = op(A[0], B[0])
+    if vector_op is not None and n >= _VECTOR_MIN:
+        S, R, starts = _pairs(n)
+        if len(S) * max(first.size, A[0].size, B[0].size) <= _VECTOR_BUDGET:
+            # one operation over the 3**k pairs of sub-masks, summed per mask (entries < p, at most 2**k per sum)
+            prod = vector_op(A[S], B[R]) % p
+            return np.add.reduceat(prod, starts, axis=0) % p
     out = np.empty((n,) + first.shape, dtype=np.int64)
     out[0] = first % p
     for T in range(1, n):
@@ -53,12 +77,13 @@ def _combine(A: np.ndarray, B: np.ndarray, p: int, op) -> np.ndarray:
 
 def jet_mul(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
     """Elementwise product of two jets with the same number of units."""
-    return _combine(A, B, p, np.multiply)
+    return _combine(A, B, p, np.multiply, np.multiply)
 
 
 def jet_outer(A: np.ndarray, B: np.ndarray, p: int) -> np.ndarray:
     """Batched outer product: ``A[S][..., i] * B[S'][..., j]`` combined as jets."""
-    return _combine(A, B, p, lambda a, b: a[..., :, None] * b[..., None, :])
+    outer = lambda a, b: a[..., :, None] * b[..., None, :]  # noqa: E731
+    return _combine(A, B, p, outer, outer)
 
 
 def _matvec(W: np.ndarray, h: np.ndarray, p: int) -> np.ndarray:
@@ -68,9 +93,15 @@ def _matvec(W: np.ndarray, h: np.ndarray, p: int) -> np.ndarray:
     return np.einsum("boi,bi->bo", W, h)
 
 
+def _stacked_matvec(W: np.ndarray, h: np.ndarray) -> np.ndarray:
+    # W: (S, Bw, o, i), h: (S, B, i) -> (S, B, o); exact in int64 while i < 2**15
+    return np.matmul(W, h[..., None])[..., 0]
+
+
 def jet_matvec(W: np.ndarray, h: np.ndarray, p: int) -> np.ndarray:
     """Jet of ``W @ h`` per batch element; ``W`` is ``(2**k, Bw, o, i)``, ``h`` is ``(2**k, B, i)``."""
-    return _combine(W, h, p, lambda w, x: _matvec(w, x, p))
+    vector = _stacked_matvec if W.shape[-1] < (1 << 15) else None
+    return _combine(W, h, p, lambda w, x: _matvec(w, x, p), vector)
 
 
 def add_unit(J: np.ndarray, direction: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._jets import add_unit, jet_matvec, jet_mul, jet_outer, unit_part
+from ._jets import add_unit, jet_matvec, jet_outer, unit_part
 from ._modular import splitmix_values
 
 __all__ = ["LayeredNetwork", "NetworkGenerators"]

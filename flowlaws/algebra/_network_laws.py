@@ -21,7 +21,8 @@ from ._laws import SparsePoly, to_flint
 from ._network_fields import HOMOGENEOUS, LayeredNetwork
 from ._polynomial_fields import balanced_sum, pairing, sparse_gradient
 
-__all__ = ["network_grading", "LocalVerifier", "parameter_layers"]
+__all__ = ["network_grading", "LocalVerifier", "parameter_layers", "structural_candidates", "momentum_candidates",
+           "PhaseLocalVerifier"]
 
 
 
@@ -93,7 +94,12 @@ class LocalVerifier:
         self.layer = parameter_layers(net)
         self.edges = _edges(net)
 
-    def _local_part(self, support: set[int]):
+    def _local_part(self, support: set[int], extra: tuple = ()):
+        """``(ctx, index, P)``: the local polynomial of the paths through ``support``.
+
+        ``index`` maps the parameters of ``P`` (and the keys of ``extra``, which
+        become further variables of ``ctx``) to variable indices of ``ctx``.
+        """
         import flint
 
         net = self.net
@@ -123,6 +129,9 @@ class LocalVerifier:
             up[l] = reach
         names: list[str] = []
         index: dict = {}
+        for key in extra:
+            index[key] = len(names)
+            names.append(str(key))
 
         def var(key) -> int:
             if key not in index:
@@ -182,6 +191,11 @@ class LocalVerifier:
                 noS[(l, i)] = gate * val if gate is not None else val
         P = balanced_sum([gens[index[("B", w)]] * Spart[(l2, w)] for w in range(net.layers[l2]) if (l2, w) in Spart])
         var_index = {v: index[("t", v)] for v in support}
+        for key in extra:
+            var_index[key] = index[key]
+        for key, k in index.items():
+            if isinstance(key, tuple) and len(key) == 2 and key[0] == "t":
+                var_index.setdefault(key[1], k)
         return ctx, var_index, (P if P is not None else zero)
 
     def __call__(self, h: SparsePoly) -> bool:
@@ -247,3 +261,153 @@ def structural_candidates(net: LayeredNetwork) -> list[SparsePoly]:
                         h[mono] = h.get(mono, 0) + sign
                     out.append({m: c for m, c in h.items() if c})
     return out
+
+
+# -- momentum / Nesterov (phase space (time, θ, v)) -------------------------------------
+def _phase_monomial(time_power: int, *factors: int) -> tuple[tuple[int, int], ...]:
+    exps: dict[int, int] = {0: time_power} if time_power else {}
+    for v in factors:
+        exps[v] = exps.get(v, 0) + 1
+    return tuple(sorted(exps.items()))
+
+
+def momentum_candidates(net: LayeredNetwork, time_power: int) -> list[SparsePoly]:
+    """Noether charges of the linear hidden layers under a momentum flow (to be verified exactly).
+
+    On the phase space (index 0 the time coordinate, ``1 + j`` the parameter
+    ``θ_j``, ``1 + D + j`` its velocity): per linear hidden layer ``l`` and pair
+    ``a < b`` of its neurons, ``time^k · Σ (θ_x v_y − θ_y v_x)`` over the pairs
+    ``(x, y)`` of corresponding incoming weights (bias included) and outgoing
+    weights of ``a`` and ``b`` — the entries of
+    ``e^{τt}(W_l W_l'ᵀ − W_l' W_lᵀ + W_{l+1}ᵀ W_{l+1}' − W_{l+1}'ᵀ W_{l+1})``, the charges
+    of the rotations ``W_l → A W_l``, ``W_{l+1} → W_{l+1} A⁻¹``. ``k`` is the drift's
+    ``time_power`` (1 for ``s = e^{τt}``, 0 for ``τ = 0``, 3 for Nesterov).
+
+    Examples
+    --------
+    >>> net = LayeredNetwork((1, 2, 1), ("linear",), False)   # W1 = (x0, x1)ᵀ, W2 = (x2, x3)
+    >>> momentum_candidates(net, 1)
+    [{((0, 1), (1, 1), (6, 1)): 1, ((0, 1), (2, 1), (5, 1)): -1, ((0, 1), (3, 1), (8, 1)): 1, ((0, 1), (4, 1), (7, 1)): -1}]
+    """
+    idx = _indices(net)
+    D = net.dim
+    out: list[SparsePoly] = []
+    for l in range(1, net.depth):
+        if net.activations[l - 1] in HOMOGENEOUS:
+            continue
+        W, bias = idx[l]
+        W_next, _ = idx[l + 1]
+        n = net.layers[l]
+
+        def edges(a: int) -> list[int]:
+            return (
+                [W(a, u) for u in range(net.layers[l - 1])]
+                + ([bias(a)] if bias else [])
+                + [W_next(w, a) for w in range(net.layers[l + 1])]
+            )
+
+        for a in range(n):
+            for b in range(a + 1, n):
+                h: SparsePoly = {}
+                for x, y in zip(edges(a), edges(b)):
+                    h[_phase_monomial(time_power, 1 + x, 1 + D + y)] = 1
+                    h[_phase_monomial(time_power, 1 + y, 1 + D + x)] = -1
+                out.append(h)
+    return out
+
+
+class PhaseLocalVerifier:
+    """Exact check of a momentum / Nesterov law of a layered network, without the path-lifting.
+
+    A law ``h(time, θ, v)`` must satisfy ``⟨∇h, χ_0⟩ ≡ 0`` (explicit and sparse:
+    built on ``h``'s variables, the time coordinate and the velocities of ``h``'s
+    parameters) and, for every path-lifting coordinate,
+    ``Σ_j ∂h/∂v_j · ∂φ_key/∂θ_j ≡ 0``. The second condition is checked on the
+    local polynomial of :class:`LocalVerifier` for the parameters whose velocity
+    (or value) ``h`` uses, with the values entering and leaving those layers and
+    the gates as independent indeterminates: an identity there stays one after
+    substituting the actual values, so a law that passes is a law (a sufficient,
+    exact check over Z).
+
+    Parameters
+    ----------
+    net : LayeredNetwork
+    kind : {"exp", "time", "nesterov"}
+        The drift (see :class:`~flowlaws.algebra._phase_fields.Drift`).
+    a, b : int
+        ``τ = a/b`` for ``kind="exp"``.
+
+    Examples
+    --------
+    >>> net = LayeredNetwork((1, 2, 1), ("linear",), False)
+    >>> check = PhaseLocalVerifier(net, "exp", 1, 1)
+    >>> (h,) = momentum_candidates(net, 1)
+    >>> check(h), check({m: c for m, c in h.items() if c > 0})
+    (True, False)
+    """
+
+    def __init__(self, net: LayeredNetwork, kind: str, a: int = 0, b: int = 1) -> None:
+        self.net = net
+        self.kind = kind
+        self.a = a
+        self.b = b
+        self.local = LocalVerifier(net)
+
+    def drift_ok(self, h: SparsePoly) -> bool:
+        """``⟨∇h, χ_0⟩ ≡ 0`` exactly."""
+        import flint
+
+        D = self.net.dim
+        used = {v for mono in h for v, _ in mono}
+        theta = [v for v in used if 1 <= v <= D]
+        variables = sorted(used | {0} | {v + D for v in theta})
+        index = {v: k for k, v in enumerate(variables)}
+        ctx = flint.fmpz_mpoly_ctx.get(tuple(f"y{k}" for k in range(len(variables))), "deglex")
+        gens = ctx.gens()
+        one = ctx.from_dict({(0,) * len(variables): 1})
+        t = gens[index[0]]
+        chi: dict[int, object] = {}
+        if self.kind == "exp":
+            chi[index[0]] = self.a * t
+        elif self.kind == "time":
+            chi[index[0]] = one
+        else:
+            chi[index[0]] = t
+        for v in theta:
+            vel = gens[index[v + D]]
+            chi[index[v]] = self.b * vel if self.kind == "exp" else (vel if self.kind == "time" else t * vel)
+        for v in used:
+            if v > D:
+                if self.kind == "exp":
+                    chi[index[v]] = -self.a * gens[index[v]]
+                elif self.kind == "nesterov":
+                    chi[index[v]] = -3 * gens[index[v]]
+        grad = sparse_gradient(to_flint(h, ctx, index))
+        value = pairing(grad, chi)
+        return value is None or value.is_zero()
+
+    def lifts_ok(self, h: SparsePoly) -> bool:
+        """``Σ_j ∂h/∂v_j ∂φ_key/∂θ_j ≡ 0`` for every key, through the local polynomial."""
+        D = self.net.dim
+        used = {v for mono in h for v, _ in mono}
+        velocities = {v - D - 1 for v in used if v > D}
+        if not velocities:
+            return True
+        support = velocities | {v - 1 for v in used if 1 <= v <= D}
+        extra = tuple(("x", v) for v in sorted(used) if v == 0 or v > D)
+        ctx, index, P = self.local._local_part(support, extra)
+        phase_index = {v: index[("x", v)] for v in used if v == 0 or v > D}
+        phase_index.update({v: index[v - 1] for v in used if 1 <= v <= D})
+        grad = sparse_gradient(to_flint(h, ctx, phase_index))
+        terms = []
+        for j in velocities:
+            dh = grad.get(index[("x", 1 + D + j)])
+            if dh is not None:
+                terms.append(dh * P.derivative(index[j]))
+        value = balanced_sum(terms)
+        return value is None or value.is_zero()
+
+    def __call__(self, h: SparsePoly) -> bool:
+        if not h:
+            return False
+        return self.drift_ok(h) and self.lifts_ok(h)
