@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 __all__ = ["main"]
 
@@ -41,10 +43,114 @@ class _Progress:
             self.bar.close()
 
 
-def _model(spec: str):
-    from .models import parse
+_MODULE_ATTR = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
-    return parse(spec)
+
+def _model(source: str):
+    """The model named by a spec string, a ``GRAPH.json`` file or ``module:attr``.
+
+    ``GRAPH.json`` holds a networkx node-link graph (``networkx.node_link_data``);
+    ``module:attr`` names a Model, a ``networkx.DiGraph``, a ``torch.nn.Module``
+    or a zero-argument callable returning one of those.
+    """
+    from .models import parse
+    from .models._spec import SPEC_KINDS
+
+    kind = source.partition(":")[0].lower()
+    if kind.removesuffix("+bias") in SPEC_KINDS and ":" in source:
+        return parse(source)
+    if source.lower().endswith(".json") or os.path.isfile(source):
+        return _graph_file(source)
+    if _MODULE_ATTR.match(source):
+        return _import_model(source)
+    return parse(source)  # its error lists the known kinds
+
+
+def _graph_file(path: str):
+    import networkx as nx
+
+    from .errors import InvalidArgument
+    from .models import from_graph
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError as err:
+        raise InvalidArgument(f"{path}: no such file; give a spec such as relu:3x3x3, a GRAPH.json file or module:attr") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidArgument(f"{path}: cannot read the file: {err}") from err
+    except ValueError as err:
+        raise InvalidArgument(f"{path}: not valid JSON ({err}); write the graph with networkx.node_link_data") from err
+    if not isinstance(data, dict) or "nodes" not in data or not ({"edges", "links"} & set(data)):
+        raise InvalidArgument(
+            f"{path}: not a networkx node-link graph (expected an object with 'nodes' and 'edges'); "
+            "write it with json.dump(networkx.node_link_data(G), fh)"
+        )
+    try:
+        G = nx.node_link_graph(data, directed=True, multigraph=False, edges="links" if "links" in data else "edges")
+    except (KeyError, TypeError, ValueError, nx.NetworkXError) as err:
+        raise InvalidArgument(f"{path}: malformed node-link graph ({type(err).__name__}: {err})") from err
+    return from_graph(G, name=os.path.basename(path))
+
+
+def _import_model(source: str):
+    import importlib
+
+    from .errors import FlowlawsError, InvalidArgument
+    from .models import Model
+
+    module_name, _, attr = source.partition(":")
+    if os.getcwd() not in sys.path and "" not in sys.path:  # like `python -m`: the current directory
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        if err.name and module_name.startswith(err.name):
+            raise InvalidArgument(
+                f"{source}: no module named {err.name!r}; run from its directory or add it to PYTHONPATH "
+                "(or give a spec such as relu:3x3x3)"
+            ) from err
+        raise InvalidArgument(f"{source}: importing {module_name!r} failed: {err}") from err
+    except Exception as err:  # the user's module raised while importing
+        raise InvalidArgument(f"{source}: importing {module_name!r} failed: {type(err).__name__}: {err}") from err
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise InvalidArgument(f"{source}: {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    model = _as_model(obj, source)
+    if model is None and callable(obj) and not isinstance(obj, type):
+        try:
+            made = obj()
+        except FlowlawsError:
+            raise
+        except Exception as err:
+            raise InvalidArgument(f"{source}: calling {attr}() failed: {type(err).__name__}: {err}") from err
+        model = _as_model(made, source)
+        obj = made
+    if model is None:
+        raise InvalidArgument(
+            f"{source} is a {type(obj).__name__}; expected a flowlaws Model, a networkx.DiGraph, a torch.nn.Module "
+            "or a function of no argument returning one"
+        )
+    if not isinstance(model, Model):  # pragma: no cover - defensive
+        raise InvalidArgument(f"{source}: could not build a model")
+    return model
+
+
+def _as_model(obj: Any, source: str):
+    from .models import Model
+
+    if isinstance(obj, Model):
+        return obj
+    if any(c.__module__.startswith("networkx") and c.__name__ == "DiGraph" for c in type(obj).__mro__):
+        from .models import from_graph
+
+        return from_graph(obj, name=source)
+    if any(c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in type(obj).__mro__):
+        from .models import from_torch
+
+        return from_torch(obj)
+    return None
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -54,7 +160,10 @@ def _analyze(args: argparse.Namespace) -> int:
     progress = _Progress(not args.json and not args.quiet)
     try:
         res = analyze(model, flow=args.flow, tau=args.tau, metric=args.metric, max_degree=args.max_degree,
-                      progress=progress)
+                      progress=progress, on_interrupt="partial")
+    except KeyboardInterrupt:
+        print("flowlaws: interrupted before any bound was proved", file=sys.stderr)
+        return 130
     finally:
         progress.close()
     if args.certificate:
@@ -62,10 +171,19 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(res.to_json(), indent=1))
     else:
-        print(res)
+        if res.interrupted:
+            lo, hi = res.bounds
+            proved = "" if (lo or res.rank) else " (interrupted before any bound was proved)"
+            print(f"INTERRUPTED — partial result, not certified: between {lo} and {hi} laws{proved}")
+        if args.latex:
+            print(res.to_latex())
+        elif args.expand:
+            print(res.expanded())
+        else:
+            print(res)
         if args.certificate:
             print(f"certificate written to {args.certificate}")
-    return 0
+    return 130 if res.interrupted else 0
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -74,14 +192,22 @@ def _check(args: argparse.Namespace) -> int:
     from .verify import check_certificate
 
     failed = 0
-    for path in args.certificates:
+    for done, path in enumerate(args.certificates):
         t = time.perf_counter()
+        progress = _Progress(not args.quiet)
         try:
-            report = check_certificate(load(path))
+            report = check_certificate(load(path), progress=progress)
+        except KeyboardInterrupt:
+            print(f"flowlaws: interrupted while checking {path}: {done} of {len(args.certificates)} certificate(s) "
+                  f"checked, {failed} not proved", file=sys.stderr)
+            return 130
         except CertificateError as err:
             failed += 1
-            print(f"{path}: NOT PROVED {err}", file=sys.stderr)
+            msg = str(err).splitlines()[0] if str(err) else type(err).__name__
+            print(f"{path}: NOT PROVED {msg}", file=sys.stderr)
             continue
+        finally:
+            progress.close()
         proved = report.get("proved", {}) if isinstance(report, dict) else {}
         lo, hi = proved.get("lower_bound"), proved.get("upper_bound")
         verdict = f"exactly {hi} laws" if lo == hi else f"between {lo} and {hi} laws"
@@ -162,34 +288,48 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit status 2), like every other user error."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="flowlaws", description="Exact, certified conservation laws of training dynamics.")
+    parser = _Parser(prog="flowlaws", description="Exact, certified conservation laws of training dynamics.")
     parser.add_argument("--version", action="version", version=f"flowlaws {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("analyze", help="count, find and certify the laws of an architecture")
-    p.add_argument("spec", help="architecture, e.g. relu:3x3x3, linear:2x5x2, relu+bias:2x3x2, sym:3x2")
+    p.add_argument("spec", metavar="SPEC|GRAPH.json|module:attr",
+                   help="architecture: a spec such as relu:3x3x3, linear:2x5x2, relu+bias:2x3x2, sym:3x2; "
+                        "a networkx node-link GRAPH.json; or module:attr naming a Model, DiGraph, torch module "
+                        "or a function returning one")
     p.add_argument("--flow", default="gradient", help="gradient (default), momentum or nesterov")
     p.add_argument("--tau", default=None, help="exact damping of --flow momentum, e.g. 1 or 1/2 (default 1)")
     p.add_argument("--metric", default=None, help="euclidean or nmf (default: the model's own)")
     p.add_argument("--max-degree", type=int, default=None, help="largest degree of the law search (default 4)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object (stable keys, see the README)")
+    out.add_argument("--latex", action="store_true", help="print the laws as a LaTeX align* block")
+    out.add_argument("--expand", action="store_true", help="print every law fully expanded (default: grouped)")
     p.add_argument("--certificate", metavar="OUT.json", help="write the certificate")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=_analyze)
 
     p = sub.add_parser("check", help="verify certificates with the independent checker")
     p.add_argument("certificates", nargs="+", metavar="CERT.json")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=_check)
 
     p = sub.add_parser("demo", help="analyse a built-in example and verify its certificate")
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("compare", help="count the laws under every flow side by side")
-    p.add_argument("spec")
+    p.add_argument("spec", metavar="SPEC|GRAPH.json|module:attr")
     p.add_argument("--max-degree", type=int, default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_compare)
@@ -206,12 +346,18 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_bias_lab)
 
     p = sub.add_parser("show", help="show an architecture's parameters and path-lifting")
-    p.add_argument("spec")
+    p.add_argument("spec", metavar="SPEC|GRAPH.json|module:attr")
     p.set_defaults(func=_show)
 
     from . import _sweep
 
     _sweep.add_parser(sub)
+    for command in sub.choices.values():  # `flowlaws analyze X --debug` as well as `flowlaws --debug analyze X`
+        try:
+            command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                                 help="show tracebacks of errors")
+        except argparse.ArgumentError:
+            pass
     return parser
 
 
@@ -219,6 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     from .errors import FlowlawsError
 
+    for stream in (sys.stdout, sys.stderr):  # laws print with ‖·‖², ᵀ, −: never fail on a narrow encoding
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -226,6 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("flowlaws: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `flowlaws analyze ... | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except (FlowlawsError, OSError) as err:
         if args.debug:
             raise
