@@ -1,6 +1,9 @@
 """Regenerate docs/flows.md: laws under gradient flow vs momentum for the papers' architectures.
 
-Run:  python docs/scripts/flow_tables.py   (writes docs/flows.md; nothing is typed in by hand)
+Run:  python docs/scripts/flow_tables.py   (about 30 s; rewrites the tables of docs/flows.md)
+
+The table and the examples are generated; hand-written sections of docs/flows.md after them
+(from the first ``## `` heading on) are kept as they are.
 """
 
 from __future__ import annotations
@@ -9,15 +12,42 @@ import sys
 import time
 from pathlib import Path
 
-import flowlaws as fl
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(ROOT))
+
+import flowlaws as fl  # noqa: E402
 
 SPECS = [
     "factorization:2x1x2", "factorization:2x2x2", "factorization:2x3x2", "factorization:1x8x2",
     "linear:2x2x2x2", "linear:3x2x3", "linear:1x3x2x1",
     "relu:2x2x1", "relu:3x3x3", "relu+bias:2x3x2", "relu:2x3x3x2", "leaky:3x4x1",
     "nmf:2x2x2", "nmf:3x2x2", "product:4", "sym:3x2", "attention:2x2", "resnet:2x3",
+    # and more: deeper nets, biases, leaky ReLU, convolution, residual blocks, attention
+    "relu:2x2x2x2x1", "relu+bias:2x2x2x1", "leaky:2x3x3x1", "linear:2x3x2", "conv1d:4x2",
+    "resnet+bias:2x3", "attention:3x2", "product:6", "sym:2x2",
 ]
 FLOWS = (("gradient", None), ("momentum", 1), ("momentum", 0), ("nesterov", None))
+
+
+def row(spec: str) -> tuple[list[str], str | None]:
+    """The cells of ``spec``'s row but the timing (architecture, D, one count per flow), and
+    its first momentum law at τ = 1 if any. Every certificate is re-checked."""
+    model = fl.models.parse(spec)
+    cells = [f"`{spec}`", str(model.dim)]
+    momentum_law = None
+    for name, tau in FLOWS:
+        try:
+            res = fl.analyze(model, flow=name, tau=tau)
+        except fl.errors.InvalidArgument:
+            cells.append("n/a")
+            continue
+        fl.verify.check_certificate(res.certificate)
+        lo, hi = res.bounds
+        cells.append(str(res.count) if res.complete else f"{lo}..{hi}")
+        if name == "momentum" and tau == 1 and res.laws:
+            momentum_law = str(res.laws[0])
+    return cells, momentum_law
 
 
 def main(out: Path) -> None:
@@ -28,27 +58,19 @@ def main(out: Path) -> None:
         "(`complete`, certificate re-checked by the independent checker) unless shown as a range.",
         "Momentum flows live on the phase space `(s = e^{τt}, θ, θ')` of dimension `2D + 1`:",
         "the drop from the gradient column to the momentum columns is the *conservation loss*.",
+        "The [plots](plots.md) show the counts of `U Vᵀ` over a grid of widths, and how the",
+        "certified rank grows with the bracket depth.",
         "",
         "| architecture | D | gradient | momentum τ=1 | momentum τ=0 | Nesterov | seconds |",
         "|---|---|---|---|---|---|---|",
     ]
     examples = []
     for spec in SPECS:
-        model = fl.models.parse(spec)
         t = time.perf_counter()
-        cells = []
-        for name, tau in FLOWS:
-            try:
-                res = fl.analyze(model, flow=name, tau=tau)
-            except fl.errors.InvalidArgument:
-                cells.append("n/a")
-                continue
-            fl.verify.check_certificate(res.certificate)
-            lo, hi = res.bounds
-            cells.append(str(res.count) if res.complete else f"{lo}..{hi}")
-            if name == "momentum" and tau == 1 and res.laws and len(examples) < 3:
-                examples.append((spec, str(res.laws[0])))
-        lines.append(f"| `{spec}` | {model.dim} | " + " | ".join(cells) + f" | {time.perf_counter() - t:.2f} |")
+        cells, momentum_law = row(spec)
+        if momentum_law is not None and len(examples) < 3:
+            examples.append((spec, momentum_law))
+        lines.append("| " + " | ".join(cells) + f" | {time.perf_counter() - t:.2f} |")
         print(lines[-1], file=sys.stderr)
     lines += ["", "Examples of time-dependent momentum laws (τ = 1):", ""]
     lines += [f"- `{spec}`: `{law}`" for spec, law in examples]
@@ -60,7 +82,13 @@ def main(out: Path) -> None:
         "momentum keeps nothing.",
         "",
     ]
-    out.write_text("\n".join(lines))
+    # hand-written sections after the generated part (from the first "## " heading on) are kept
+    kept = ""
+    if out.exists():
+        old = out.read_text(encoding="utf-8")
+        at = old.find("\n## ")
+        kept = old[at + 1:] if at >= 0 else ""
+    out.write_text("\n".join(lines) + ("\n" + kept if kept else ""), encoding="utf-8")
 
 
 if __name__ == "__main__":
