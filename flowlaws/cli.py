@@ -93,6 +93,37 @@ def _graph_file(path: str):
     return from_graph(G, name=os.path.basename(path))
 
 
+def _metric(value: str | None):
+    """``--metric``: a built-in name, or a JSON file holding a D×D matrix (rows of ints / strings)
+    or a sparse object ``{"i,j": entry}``."""
+    from .errors import InvalidArgument
+
+    if value is None or not (value.lower().endswith(".json") or os.path.isfile(value)):
+        return value
+    try:
+        with open(value, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError as err:
+        raise InvalidArgument(f"--metric {value}: no such file; give euclidean, nmf or a JSON file with a D×D matrix") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidArgument(f"--metric {value}: cannot read the file: {err}") from err
+    except ValueError as err:
+        raise InvalidArgument(f"--metric {value}: not valid JSON ({err})") from err
+    if isinstance(data, dict):
+        cells = {}
+        for key, entry in data.items():
+            parts = key.split(",")
+            if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+                raise InvalidArgument(f"--metric {value}: key {key!r} is not 'i,j' with integers i, j")
+            cells[(int(parts[0]), int(parts[1]))] = entry
+        return cells
+    if not isinstance(data, list):
+        raise InvalidArgument(
+            f"--metric {value}: expected a list of rows (e.g. [[\"x0\", 0], [0, 1]]) or an object {{\"i,j\": entry}}"
+        )
+    return data
+
+
 def _import_model(source: str):
     import importlib
 
@@ -159,7 +190,7 @@ def _analyze(args: argparse.Namespace) -> int:
     model = _model(args.spec)
     progress = _Progress(not args.json and not args.quiet)
     try:
-        res = analyze(model, flow=args.flow, tau=args.tau, metric=args.metric, max_degree=args.max_degree,
+        res = analyze(model, flow=args.flow, tau=args.tau, metric=_metric(args.metric), max_degree=args.max_degree,
                       progress=progress, on_interrupt="partial")
     except KeyboardInterrupt:
         print("flowlaws: interrupted before any bound was proved", file=sys.stderr)
@@ -310,7 +341,8 @@ def _parser() -> argparse.ArgumentParser:
                         "or a function returning one")
     p.add_argument("--flow", default="gradient", help="gradient (default), momentum or nesterov")
     p.add_argument("--tau", default=None, help="exact damping of --flow momentum, e.g. 1 or 1/2 (default 1)")
-    p.add_argument("--metric", default=None, help="euclidean or nmf (default: the model's own)")
+    p.add_argument("--metric", default=None, help="euclidean, nmf, or a JSON file with a D×D matrix of polynomials/rationals "
+                   "(rows of ints or strings such as \"1/(1 + x0^2)\", or {\"i,j\": entry}); default: the model's own")
     p.add_argument("--max-degree", type=int, default=None, help="largest degree of the law search (default 4)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object (stable keys, see the README)")

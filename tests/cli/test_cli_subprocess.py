@@ -171,6 +171,36 @@ def test_analyze_sources_in_process(tmp_path, monkeypatch, capsys):
     assert out["count"] == 3 and out["readable"][0] == "‖0.weight[0,:]‖² + 0.bias[0]² − ‖2.weight[:,0]‖²"
 
 
+def test_analyze_metric_matrix_file_in_process(tmp_path, monkeypatch, capsys):
+    """--metric FILE.json: a dense or sparse matrix of rationals; the law is the one the metric
+    predicts (∫ θ_i / m_i(θ_i) dθ_i per coordinate, times 4) and the certificate checks."""
+    monkeypatch.chdir(tmp_path)
+    dense = [["1", 0, 0, 0], [0, "1/(1 + W1[0,1]^2)", 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]]
+    (tmp_path / "m.json").write_text(json.dumps(dense))
+    assert cli.main(["analyze", "linear:2x1x2", "--metric", "m.json", "--json", "--certificate", "c.json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["complete"] and out["count"] == 1
+    assert out["laws"] == ["2*W1[0,0]^2 + W1[0,1]^4 + 2*W1[0,1]^2 - W2[0,0]^2 - 2*W2[1,0]^2"]
+    assert out["flow"]["metric"]["kind"] == "matrix"
+    assert cli.main(["check", "c.json"]) == 0
+    capsys.readouterr()
+    (tmp_path / "s.json").write_text(json.dumps({"0,0": 1, "1,1": 1, "2,2": 2, "3,3": 1}))
+    assert cli.main(["analyze", "linear:2x1x2", "--metric", "s.json", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["laws"] == ["2*W1[0,0]^2 + 2*W1[0,1]^2 - W2[0,0]^2 - 2*W2[1,0]^2"]
+    for name, text, fragment in [
+        ("f.json", "[[1.5]]", "1×1 matrix"),
+        ("bad.json", "{", "not valid JSON"),
+        ("k.json", '{"0-0": 1}', "is not 'i,j'"),
+        ("n.json", '"nmf"', "expected a list of rows"),
+    ]:
+        (tmp_path / name).write_text(text)
+        assert cli.main(["analyze", "linear:2x1x2", "--metric", name]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and fragment in err, err
+    assert cli.main(["analyze", "linear:2x1x2", "--metric", "missing.json"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
 # -- the other commands ---------------------------------------------------------------
 def test_compare_show_demo(tmp_path):
     p = run("compare", "relu:2x2x1", cwd=tmp_path)
