@@ -351,8 +351,9 @@ def test_analyze_on_interrupt_partial_in_process(monkeypatch):
 def test_save_load_round_trip(tmp_path):
     res = fl.analyze(fl.models.parse("factorization:2x2x2"))
     res.save(str(tmp_path / "f.json"))
-    cert = fl.load(str(tmp_path / "f.json"))
-    assert cert == json.loads(json.dumps(res.certificate))
+    back = fl.load(str(tmp_path / "f.json"))
+    cert = back.certificate
+    assert cert == json.loads(json.dumps(res.certificate)) and back.count == res.count == 3
     assert {"schema", "library", "model", "flow", "timings", "meta"} <= set(cert)
     assert fl.verify.check_certificate(cert)["proved"] == {"upper_bound": 3, "lower_bound": 3, "exact": True}
     cert["meta"] = ["not", "an", "object"]

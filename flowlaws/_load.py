@@ -1,0 +1,139 @@
+"""``load``: a certificate on disk back into a :class:`~flowlaws.Result`.
+
+The file is read as JSON (never pickle or eval), re-checked by the
+independent checker (``flowlaws.verify.check_certificate``) unless
+``check=False``, and rebuilt into the model, flow and laws it proves.
+
+What this module does not check when ``check=False``: anything. A result
+loaded that way repeats the file's claims; keep the default for files you did
+not write yourself.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from typing import Any
+
+from ._analyze import Result, _law_from_poly
+from ._flows import Flow, check_flow
+from ._metric import MatrixMetric
+from .errors import CertificateError, FlowlawsError
+from .models._model import Model
+
+__all__ = ["load"]
+
+
+def _terms(poly: list) -> tuple:
+    """A certificate POLY as ``((exponents-by-index pairs), coefficient)`` pairs."""
+    return tuple((tuple(sorted((int(v), int(e)) for v, e in mono)), int(c)) for c, mono in poly)
+
+
+def _dense(poly: list, n: int) -> dict[tuple[int, ...], int]:
+    out: dict[tuple[int, ...], int] = {}
+    for pairs, c in _terms(poly):
+        exps = [0] * n
+        for v, e in pairs:
+            exps[v] += e
+        out[tuple(exps)] = out.get(tuple(exps), 0) + c
+    return out
+
+
+def _model(cert: dict, params: list[str], name: str) -> Model:
+    spec = cert["model"]
+    if spec["kind"] == "network":
+        from .models import mlp
+
+        model = mlp(spec["layers"], list(spec["activations"]) or "linear", bool(spec["bias"]))
+        if len(params) != model.dim:
+            raise ValueError(f"{len(params)} parameter names for a network with D={model.dim}")
+        model.variables = tuple(params)  # the certificate's names (U, V for factorizations, torch names, …)
+        model.name = name
+        return model
+    phi = [_dense(coord, len(params)) for coord in spec["phi"]]
+    return Model(variables=tuple(params), kind="polynomials", name=name, phi=phi)
+
+
+def _flow(spec: dict, model: Model) -> Flow:
+    metric: Any = spec.get("metric", "euclidean")
+    if isinstance(metric, dict):  # a user matrix M = P/q, as MatrixMetric stores it
+        D = int(metric["size"])
+
+        def terms(poly: list) -> tuple:
+            return tuple(sorted(_dense(poly, D).items(), reverse=True))
+
+        entries = tuple((int(i), int(j), terms(poly)) for i, j, poly in metric["entries"])
+        metric = MatrixMetric(D, entries, terms(metric["denominator"]))
+    tau = spec.get("tau")
+    return check_flow(spec["name"], None if tau is None else Fraction(tau), metric, model=model)
+
+
+def load(path: str, *, check: bool = True) -> Result:
+    """Read a certificate written by ``Result.save`` (or ``flowlaws analyze --certificate``).
+
+    Parameters
+    ----------
+    path : str
+        A JSON certificate (``docs/certificate-format.md``).
+    check : bool
+        Re-verify it with the independent checker first (default). With
+        ``check=False`` the file's claims are taken as they are.
+
+    Returns
+    -------
+    Result
+        The model, flow, count, rank and laws the certificate proves; its
+        ``certificate`` is the file's content and ``notes`` say where it came from.
+
+    Raises
+    ------
+    CertificateError
+        The file is not JSON, not a certificate object, or (with ``check``) does
+        not prove its claim; ``step`` says which part failed.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import flowlaws as fl
+    >>> res = fl.analyze(fl.models.mlp([3, 4, 3], activation="relu"))
+    >>> path = os.path.join(tempfile.mkdtemp(), "relu.json")
+    >>> res.save(path)
+    >>> back = fl.load(path)
+    >>> back.count, back.complete, str(back.laws[0]) == str(res.laws[0])
+    (4, True, True)
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cert = json.load(fh)
+    except (OSError, ValueError) as err:
+        raise CertificateError(f"cannot read a JSON certificate from {path!r}: {err}", step="schema") from err
+    if not isinstance(cert, dict):
+        raise CertificateError(f"{path!r} holds a JSON {type(cert).__name__}, not a certificate object", step="schema")
+    notes = [f"loaded from {path}"]
+    if check:
+        from .verify import check_certificate
+
+        check_certificate(cert)
+        notes.append("certificate verified by the independent checker")
+    try:
+        names = [str(v) for v in cert["variables"]]
+        dim = int(cert["dim"])
+        flow_spec = cert["flow"]
+        phase = flow_spec["name"] != "gradient"
+        params = names[1 : (dim - 1) // 2 + 1] if phase else names
+        meta = cert.get("meta") if isinstance(cert.get("meta"), dict) else {}
+        model = _model(cert, params, str(meta.get("model_name", "loaded model")))
+        flow = _flow(flow_spec, model)
+        model.metric = flow.metric  # the model carries the metric it was analysed with, as models.nmf does
+        rate = flow.tau if (flow.name == "momentum" and flow.tau) else 0
+        laws = [_law_from_poly(dict(_terms(h)), tuple(names), rate) for h in cert["laws"]]
+        rank = int(cert["rank"]["value"])
+        timings = {str(k): float(v) for k, v in cert.get("timings", {}).items()}
+    except (KeyError, IndexError, TypeError, ValueError, FlowlawsError) as err:
+        raise CertificateError(
+            f"{path!r}: cannot rebuild a result from the certificate ({type(err).__name__}: {err}); "
+            "check it with flowlaws check for the exact problem",
+            step="schema",
+        ) from err
+    return Result(model=model, flow=flow, dim=dim, rank=rank, laws=laws, certificate=cert, timings=timings,
+                  notes=notes, interrupted=bool(meta.get("interrupted", False)))
