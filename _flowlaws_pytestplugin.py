@@ -99,13 +99,12 @@ class CertificateItem(pytest.Item):
     """Re-checks one certificate file with ``flowlaws.verify.check_certificate``."""
 
     def runtest(self) -> None:
-        from flowlaws import load
         from flowlaws.errors import CertificateError
-        from flowlaws.verify import check_certificate
+        from flowlaws.verify import check_certificate, read_certificate
 
         path = str(self.path)
         try:
-            report = check_certificate(load(path))
+            report = check_certificate(read_certificate(path))
         except CertificateError as err:
             raise CertificateFailure(path, err.step, str(err)) from err
         self.user_properties.append(("flowlaws_proved", report["proved"]))
@@ -181,7 +180,7 @@ class FlowlawsFixture:
     def check_certificate(self, cert: Any) -> dict[str, Any]:
         """``flowlaws.verify.check_certificate`` on a certificate dict or a JSON file path."""
         if isinstance(cert, (str, os.PathLike)):
-            cert = self._fl.load(os.fspath(cert))
+            cert = self._fl.verify.read_certificate(os.fspath(cert))
         return self._fl.verify.check_certificate(cert)
 
     def certify(self, model: Any, law: Any, *, flow: str = "gradient", tau: Any = None, save: Any = None) -> dict[str, Any]:

@@ -218,16 +218,15 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from . import load
     from .errors import CertificateError
-    from .verify import check_certificate
+    from .verify import check_certificate, read_certificate
 
     failed = 0
     for done, path in enumerate(args.certificates):
         t = time.perf_counter()
         progress = _Progress(not args.quiet)
         try:
-            report = check_certificate(load(path), progress=progress)
+            report = check_certificate(read_certificate(path), progress=progress)
         except KeyboardInterrupt:
             print(f"flowlaws: interrupted while checking {path}: {done} of {len(args.certificates)} certificate(s) "
                   f"checked, {failed} not proved", file=sys.stderr)

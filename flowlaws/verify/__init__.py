@@ -8,7 +8,8 @@ neither :mod:`flowlaws.algebra`, :mod:`flowlaws.models` nor python-flint: a bug
 in the engine cannot pass its own check.
 
 * :func:`check_certificate` checks a certificate
-  (``docs/certificate-format.md``) and returns a report of what it proved.
+  (``docs/certificate-format.md``) and returns a report of what it proved;
+  :func:`read_certificate` reads one from a JSON file.
 * :func:`is_conserved` / :func:`assert_conserved` check one law exactly
   against a model's flow; the latter raises :class:`NotConserved` with a
   counterexample point.
@@ -52,11 +53,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._certificate import check_certificate
+from ._certificate import check_certificate, read_certificate
 from ._conserved import NotConserved, assert_conserved, is_conserved
 
 __all__ = [
     "check_certificate",
+    "read_certificate",
     "is_conserved",
     "assert_conserved",
     "NotConserved",

@@ -48,7 +48,7 @@ from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_ro
 from ._polys import Field, Poly, hessian_vector_at, inner, int_str
 
 __all__ = [
-    "check_certificate", "parse_flow", "parse_metric", "parse_model", "parse_poly", "path_budget_problem", "Reparam", "SCHEMA",
+    "check_certificate", "read_certificate", "parse_flow", "parse_metric", "parse_model", "parse_poly", "path_budget_problem", "Reparam", "SCHEMA",
     "LIMITS",
 ]
 
@@ -681,6 +681,33 @@ def _check_laws_locally(
             )
         if progress is not None:
             progress("laws", i + 1, len(c.laws))
+
+
+def read_certificate(path: str) -> dict[str, Any]:
+    """Read a certificate file as JSON (never pickle or eval), without checking it.
+
+    Raises
+    ------
+    CertificateError
+        Step ``schema``: the file cannot be read, is not JSON, or holds no JSON object.
+
+    Examples
+    --------
+    >>> read_certificate("no/such/file.json")
+    Traceback (most recent call last):
+    ...
+    flowlaws.errors.CertificateError: [schema] cannot read a JSON certificate from 'no/such/file.json': [Errno 2] No such file or directory: 'no/such/file.json'
+    """
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError) as err:
+        raise _fail(f"cannot read a JSON certificate from {path!r}: {err}") from err
+    if not isinstance(data, dict):
+        raise _fail(f"{path!r} holds a JSON {type(data).__name__}, not a certificate object")
+    return data
 
 
 def check_certificate(
