@@ -17,9 +17,9 @@ from typing import Callable
 
 import numpy as np
 
-from ._modular import _check_prime_size, rank_mod
+from ._modular import IncrementalBasis, rank_mod
 
-__all__ = ["LieRank", "lie_rank", "drift_lie_rank", "BlockBasis"]
+__all__ = ["LieRank", "lie_rank", "drift_lie_rank"]
 
 Word = tuple[int, ...]
 BULK_THRESHOLD = 384
@@ -69,7 +69,7 @@ def lie_rank(
     """
     dim = family.dim
     goal = dim if target is None else min(target, dim)
-    basis = BlockBasis(dim, family.prime)  # same answers as IncrementalBasis, cheaper for large dim
+    basis = IncrementalBasis(dim, family.prime)
     result = LieRank(rank=0, words=[])
     next_gen = 0
 
@@ -153,125 +153,6 @@ def lie_rank(
     return result
 
 
-class BlockBasis:
-    """Vectors mod ``p`` in echelon blocks: ``add(V)`` says which rows of ``V`` raise the rank.
-
-    The same answers as :class:`~flowlaws.algebra._modular.IncrementalBasis`
-    (a row raises the rank when it is not in the span of the basis and of the
-    rows before it), with less work for large dimensions: each added batch
-    becomes a block in reduced echelon form on its own pivots and zero on the
-    pivots of earlier blocks, so earlier blocks are never rewritten, a vector
-    is reduced block after block, and a batch is eliminated 16 rows at a time
-    (one vectorised step per row, one product per chunk). Each block keeps a
-    centred float copy for exact float BLAS products (entries below ``2**23``
-    in absolute value, partial sums of 128 products below ``2**53``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> B = BlockBasis(3, 16777213)
-    >>> B.add(np.array([[1, 0, 1], [2, 0, 2], [0, 1, 0]])).tolist(), B.add(np.array([[1, 1, 1]])).tolist()
-    ([True, False, True], [False])
-    >>> B.rank
-    2
-    """
-
-    def __init__(self, dim: int, p: int) -> None:
-        _check_prime_size(p)
-        self.dim = dim
-        self.p = p
-        self.blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (pivots, centred float rows)
-        self.rank = 0
-
-    def _times(self, C: np.ndarray, Nf: np.ndarray) -> np.ndarray:
-        """``C @ N mod p`` from ``N``'s centred float copy ``Nf`` (``C`` int64 in ``[0, p)``).
-
-        Centred entries are below ``p/2 < 2**23`` in absolute value, so a sum of
-        up to 128 products stays below ``2**53``: each float product of an inner
-        chunk of 128 is exact, and is reduced with integer remainders (much
-        cheaper than ``np.fmod``).
-        """
-        p = self.p
-        Cf = self._centred(C)
-        out = np.zeros((C.shape[0], Nf.shape[1]), dtype=np.int64)
-        for s in range(0, Cf.shape[1], 128):
-            out += (Cf[:, s : s + 128] @ Nf[s : s + 128]).astype(np.int64) % p
-        return out % p
-
-    def _centred(self, M: np.ndarray) -> np.ndarray:
-        p = self.p
-        return np.where(M > p // 2, M - p, M).astype(np.float64)
-
-    def reduce(self, V: np.ndarray) -> np.ndarray:
-        """Residues of the rows of ``V`` modulo the span of the basis."""
-        p = self.p
-        V = np.asarray(V, dtype=np.int64) % p
-        for piv, Nf in self.blocks:
-            V = (V - self._times(V[:, piv], Nf)) % p
-        return V
-
-    def _eliminate(self, X: np.ndarray) -> tuple[list[int], list[int], np.ndarray]:
-        """Gaussian elimination of a few rows, in order: (raising rows, pivots, their RREF)."""
-        p = self.p
-        rows: list[int] = []
-        pivots: list[int] = []
-        for i in range(X.shape[0]):
-            nz = np.flatnonzero(X[i])
-            if nz.size == 0:
-                continue
-            piv = int(nz[0])
-            X[i] = (X[i] * pow(int(X[i, piv]), p - 2, p)) % p
-            below = X[i + 1 :]
-            col = below[:, piv]
-            hit = np.flatnonzero(col)
-            if hit.size:
-                below[hit] = (below[hit] - col[hit, None] * X[i][None, :]) % p
-            rows.append(i)
-            pivots.append(piv)
-        N = X[rows]
-        for j in range(len(rows) - 1, 0, -1):  # back substitution: identity on the pivots
-            col = N[:j, pivots[j]]
-            hit = np.flatnonzero(col)
-            if hit.size:
-                N[hit] = (N[hit] - col[hit, None] * N[j][None, :]) % p
-        return rows, pivots, N
-
-    def add(self, V: np.ndarray, *, chunk: int = 16) -> np.ndarray:
-        """Add the rows of ``V``; return a boolean array: which raised the rank.
-
-        The batch is eliminated ``chunk`` rows at a time (each chunk reduced
-        against the chunks before it with one product per chunk), then merged
-        into one block in reduced echelon form.
-        """
-        p = self.p
-        R = self.reduce(np.atleast_2d(V))
-        raised = np.zeros(R.shape[0], dtype=bool)
-        subs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (pivots, N, centred N)
-        for start in range(0, R.shape[0], chunk):
-            X = R[start : start + chunk]
-            for piv, _N, Nf in subs:
-                X = (X - self._times(X[:, piv], Nf)) % p
-            rows, pivots, N = self._eliminate(X)
-            if rows:
-                subs.append((np.array(pivots), N, self._centred(N)))
-                raised[[start + i for i in rows]] = True
-        if not subs:
-            return raised
-        # each chunk is zero on the pivots of the chunks before it; clear the later pivots too
-        cleaned = [subs[-1][1]]
-        for k in range(len(subs) - 2, -1, -1):
-            later_piv = np.concatenate([sb[0] for sb in subs[k + 1 :]])
-            later = np.vstack(cleaned)
-            N = subs[k][1]
-            N = (N - self._times(N[:, later_piv], self._centred(later))) % p
-            cleaned.insert(0, N)
-        N = np.vstack(cleaned)
-        piv = np.concatenate([sb[0] for sb in subs])
-        self.blocks.append((piv, self._centred(N)))
-        self.rank += len(piv)
-        return raised
-
-
 def _pure_lift(shape: tuple[bool, ...]) -> bool:
     """True when words of ``shape`` are fields ``(0, 0, f(θ))`` (``(lift, drift)^k lift``).
 
@@ -338,7 +219,7 @@ def drift_lie_rank(
     """
     dim = family.dim
     goal = dim if target is None else min(target, dim)
-    basis = BlockBasis(dim, family.prime)
+    basis = IncrementalBasis(dim, family.prime)
     result = LieRank(rank=0, words=[])
     counter = [1]
 

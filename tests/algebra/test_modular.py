@@ -92,3 +92,148 @@ def test_prime_size_is_checked():
 
     with pytest.raises(InvalidArgument):
         IncrementalBasis(3, 2**31 - 1)
+
+
+# --- issue 7 kernels: the BLAS dense rank and the blocked IncrementalBasis against the old ones ---
+
+import importlib.util
+import pathlib
+
+from flowlaws.algebra import _modular
+
+
+def _old_kernels():
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "baseline_kernels.py"
+    spec = importlib.util.spec_from_file_location("baseline_kernels", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+OLD = _old_kernels()
+
+
+def _flint_rank(A):
+    A = np.asarray(A, dtype=np.int64) % P
+    return int(flint.nmod_mat(A.tolist(), P).rank()) if A.size else 0
+
+
+def _low_rank(rng, m, n, r, small):
+    if r == 0 or m == 0 or n == 0:
+        return np.zeros((m, n), dtype=np.int64)
+    hi = 3 if small else P
+    return matmul_mod(rng.integers(0, hi, size=(m, r)), rng.integers(0, hi, size=(r, n)), P)
+
+
+def _structured(rng, m, n, variant):
+    """Random matrices with the shapes that stress pivoting: low rank, zero and repeated rows/columns."""
+    r = int(rng.integers(0, min(m, n) + 1)) if min(m, n) else 0
+    A = _low_rank(rng, m, n, r, variant % 2 == 0) if variant % 4 else rng.integers(-3 * P, 3 * P, size=(m, n))
+    if m and n and variant % 3 == 0:
+        A[rng.integers(0, m, size=3)] = 0
+        A[:, rng.integers(0, n, size=3)] = 0
+    if m > 3 and variant % 5 == 0:
+        A[1] = A[0]
+        A[2] = 2 * A[0]
+    if n > 10 and variant % 7 == 0:
+        A[:, : n // 2] = 0
+    if m > 10 and variant % 11 == 0:
+        A[: m // 2] = 0
+    if n > 10 and variant % 13 == 0:
+        A[:, 1::2] = A[:, ::2][:, : A[:, 1::2].shape[1]]
+    return A
+
+
+@pytest.mark.parametrize("leaf", [1, 2, 3, 8, 64])
+def test_blas_rank_matches_flint_on_small_panels(leaf, monkeypatch):
+    # small panel widths drive the recursion (and the residue search in the panels) on small matrices
+    monkeypatch.setattr(_modular, "_LEAF", leaf)
+    rng = np.random.default_rng(leaf)
+    for variant in range(60):
+        m, n = (int(v) for v in rng.integers(0, 45, size=2))
+        A = _structured(rng, m, n, variant)
+        assert _modular._rank_blas(A, P) == _flint_rank(A), (leaf, m, n, variant)
+
+
+def test_blas_rank_matches_flint_on_medium_matrices():
+    rng = np.random.default_rng(7)
+    for variant in range(24):
+        m, n = (int(v) for v in rng.integers(1, 330, size=2))
+        A = _structured(rng, m, n, variant)
+        assert _modular._rank_blas(A, P) == _flint_rank(A), (m, n, variant)
+        assert rank_mod(A, P) == OLD.rank_mod(A, P)
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (5, 0), (0, 0), (1, 1), (1, 7), (7, 1), (1, 300), (300, 1), (300, 300)])
+def test_rank_mod_degenerate_shapes(shape):
+    rng = np.random.default_rng(0)
+    for A in (np.zeros(shape, dtype=np.int64), rng.integers(0, P, size=shape), np.full(shape, P, dtype=np.int64)):
+        assert rank_mod(A, P) == _flint_rank(A)
+        if A.size:
+            assert _modular._rank_blas(A, P) == _flint_rank(A)
+
+
+def test_rank_mod_blas_route_rank_deficient():
+    # above the threshold: full rank, one short, half rank, a zero block
+    rng = np.random.default_rng(3)
+    n = _modular.BLAS_RANK_THRESHOLD + 40
+    for r in (n, n - 1, n // 2):
+        A = _low_rank(rng, n, n + 5, r, small=False)
+        assert rank_mod(A, P) == _flint_rank(A) == r
+    A = rng.integers(0, P, size=(n, n))
+    A[:, 100:200] = 0
+    A[50:60] = A[:10]
+    assert rank_mod(A, P) == _flint_rank(A)
+    assert rank_mod(A.T, P) == _flint_rank(A)
+
+
+def test_rank_mod_large_prime_uses_flint():
+    # the float kernels need p < 2**24: a larger prime goes to python-flint
+    p = 2**31 - 1
+    rng = np.random.default_rng(1)
+    A = rng.integers(0, p, size=(260, 260))
+    A[-1] = (A[0] + A[1]) % p
+    assert rank_mod(A, p) == int(flint.nmod_mat(A.tolist(), p).rank()) == 259
+
+
+def test_submul_centred_is_exact_at_the_bound():
+    # worst case magnitudes: every centred entry at ±(p-1)/2 over a long inner dimension
+    h = (P - 1) // 2
+    k = 1000
+    x = np.full((2, k), float(h))
+    y = np.full((k, 3), float(-h))
+    c = np.full((2, 3), float(h))
+    _modular._submul_centred(c, x, y, P)
+    expected = (h + k * h * h) % P
+    assert all(int(v) % P == expected for v in c.ravel())
+    assert np.abs(c).max() <= P // 2 + 2
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5, 32])
+def test_incremental_basis_matches_the_row_by_row_echelon(chunk, monkeypatch):
+    monkeypatch.setattr(IncrementalBasis, "chunk", chunk)
+    rng = np.random.default_rng(chunk)
+    for case in range(40):
+        dim = int(rng.integers(1, 70))
+        ref, basis = OLD.IncrementalBasis(dim, P), IncrementalBasis(dim, P)
+        for _ in range(int(rng.integers(1, 5))):
+            m = int(rng.integers(1, 60))
+            V = _structured(rng, m, dim, case)
+            assert basis.add(V).tolist() == ref.add(V).tolist()
+            assert basis.rank == ref.rank
+            W = rng.integers(0, P, size=(3, dim))
+            assert np.array_equal(basis.reduce(W), ref.reduce(W))
+        assert basis.pivots == ref.pivots
+        assert np.array_equal(basis.rows, ref.rows)
+
+
+def test_incremental_basis_large_batch_matches():
+    rng = np.random.default_rng(11)
+    dim = 400
+    ref, basis = OLD.IncrementalBasis(dim, P), IncrementalBasis(dim, P)
+    batches = [_low_rank(rng, 150, dim, 90, small=False), rng.integers(0, P, size=(200, dim)),
+               rng.integers(0, P, size=(128, dim))]
+    for V in batches:
+        assert basis.add(V).tolist() == ref.add(V).tolist()
+    assert basis.rank == ref.rank == dim
+    assert basis.pivots == ref.pivots and np.array_equal(basis.rows, ref.rows)
