@@ -70,7 +70,7 @@ LIMITS = {
     "paths": 1_000_000,
     # the fast route for networks (no path expansion; see _network_eval, _local_laws, _rank_np)
     "fast_dim": 20_000,
-    "fast_entries": 60_000_000,
+    "fast_entries": 160_000_000,
     "explicit_law_paths": 20_000,
 }
 
