@@ -66,21 +66,29 @@ def _model(source: str):
     return parse(source)  # its error lists the known kinds
 
 
+def _read_json(path: str, label: str, *, missing: str, invalid: str) -> Any:
+    """The JSON content of ``path``; a missing, unreadable or invalid file is a one-line user error."""
+    from .errors import InvalidArgument
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError as err:
+        raise InvalidArgument(f"{label}: no such file; {missing}") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidArgument(f"{label}: cannot read the file: {err}") from err
+    except ValueError as err:
+        raise InvalidArgument(f"{label}: not valid JSON ({err}); {invalid}") from err
+
+
 def _graph_file(path: str):
     import networkx as nx
 
     from .errors import InvalidArgument
     from .models import from_graph
 
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError as err:
-        raise InvalidArgument(f"{path}: no such file; give a spec such as relu:3x3x3, a GRAPH.json file or module:attr") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidArgument(f"{path}: cannot read the file: {err}") from err
-    except ValueError as err:
-        raise InvalidArgument(f"{path}: not valid JSON ({err}); write the graph with networkx.node_link_data") from err
+    data = _read_json(path, path, missing="give a spec such as relu:3x3x3, a GRAPH.json file or module:attr",
+                      invalid="write the graph with networkx.node_link_data")
     if not isinstance(data, dict) or "nodes" not in data or not ({"edges", "links"} & set(data)):
         raise InvalidArgument(
             f"{path}: not a networkx node-link graph (expected an object with 'nodes' and 'edges'); "
@@ -100,15 +108,8 @@ def _metric(value: str | None):
 
     if value is None or not (value.lower().endswith(".json") or os.path.isfile(value)):
         return value
-    try:
-        with open(value, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except FileNotFoundError as err:
-        raise InvalidArgument(f"--metric {value}: no such file; give euclidean, nmf or a JSON file with a D×D matrix") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidArgument(f"--metric {value}: cannot read the file: {err}") from err
-    except ValueError as err:
-        raise InvalidArgument(f"--metric {value}: not valid JSON ({err})") from err
+    data = _read_json(value, f"--metric {value}", missing="give euclidean, nmf or a JSON file with a D×D matrix",
+                      invalid="write the matrix as a list of rows")
     if isinstance(data, dict):
         cells = {}
         for key, entry in data.items():
