@@ -84,17 +84,6 @@ class LocalBudgetExceeded(ValueError):
     """The band of a law is too wide for the local check (too many band paths)."""
 
 
-def _add_scaled(out: Terms, terms: Terms, factor: Monomial, coef: int) -> None:
-    """``out += coef · factor · terms`` (exact over Z)."""
-    for m, c in terms.items():
-        mm = mono_mul(m, factor)
-        v = out.get(mm, 0) + c * coef
-        if v:
-            out[mm] = v
-        else:
-            out.pop(mm, None)
-
-
 def _add_product(out: Terms, a: Terms, b: Terms) -> None:
     """``out += a · b``."""
     for m2, c2 in b.items():
@@ -142,9 +131,9 @@ class _Band:
             for i in range(net.layers[k]):
                 acc: Terms = {}
                 for j, yj in enumerate(ys[-1]):
-                    _add_scaled(acc, yj, ((self.w(k, i, j), 1),), 1)
+                    _add_product(acc, yj, {((self.w(k, i, j), 1),): 1})
                 if net.bias:
-                    _add_scaled(acc, {((self.alpha_src, 1),): 1}, ((self.b(k, i), 1),), 1)
+                    _add_product(acc, {((self.alpha_src, 1),): 1}, {((self.b(k, i), 1),): 1})
                 g = self.gamma.get((k, i))
                 if g is not None:
                     acc = {mono_mul(m, ((g, 1),)): c for m, c in acc.items()}
@@ -179,7 +168,7 @@ class _Band:
             for j in range(m):  # W_k ẏ
                 if dy[j]:
                     for i in range(n):
-                        _add_scaled(new[i], dy[j], ((self.w(k, i, j), 1),), 1)
+                        _add_product(new[i], dy[j], {((self.w(k, i, j), 1),): 1})
             for i in range(n):  # Ẇ_k y + ḃ_k α_src
                 for j in range(m):
                     xj = X.get(wk + i * m + j)
@@ -189,7 +178,7 @@ class _Band:
                     bs = net.b_start[k - 1]
                     xb = X.get(bs + i) if bs is not None else None
                     if xb:
-                        _add_scaled(new[i], xb, ((self.alpha_src, 1),), 1)
+                        _add_product(new[i], xb, {((self.alpha_src, 1),): 1})
             if k < self.l2:
                 for i in range(n):
                     g = self.gamma.get((k, i))
