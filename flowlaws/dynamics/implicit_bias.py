@@ -905,29 +905,22 @@ def run_lab(
                 raise KeyboardInterrupt
             fig["final"][key] = summarize(run, X, y, probes=probes)
 
-        bar.set_description("bias-lab drift (fixed steps)")
         lrs = [lr0 / 2**k for k in range(n_lrs)]
-        t0 = time.perf_counter()
-        fixed = law_drift_vs_step_size(X, y, lrs=lrs, steps=drift_steps, width=width,
-                                       init_scale=DRIFT_INIT_SCALE,
-                                       negative_slope=negative_slope, seed=seed, callback=tick)
-        fixed["description"] = f"{drift_steps} steps each"
-        fixed["init_scale"] = DRIFT_INIT_SCALE
-        fig["drift_vs_step_size"]["fixed_steps"] = fixed
-        timings["drift_fixed_steps"] = time.perf_counter() - t0
-        if fixed["interrupted"]:
-            raise KeyboardInterrupt
-        bar.set_description("bias-lab drift (fixed time)")
-        t0 = time.perf_counter()
-        ftime = law_drift_vs_step_size(X, y, lrs=lrs, steps=[drift_steps * 2**k for k in range(n_lrs)],
-                                       width=width, init_scale=DRIFT_INIT_SCALE,
-                                       negative_slope=negative_slope, seed=seed, callback=tick)
-        ftime["description"] = f"time {drift_steps} x lr0"
-        ftime["init_scale"] = DRIFT_INIT_SCALE
-        fig["drift_vs_step_size"]["fixed_time"] = ftime
-        timings["drift_fixed_time"] = time.perf_counter() - t0
-        if ftime["interrupted"]:
-            raise KeyboardInterrupt
+        for key, label, drift_at, description in (
+            ("fixed_steps", "fixed steps", drift_steps, f"{drift_steps} steps each"),
+            ("fixed_time", "fixed time", [drift_steps * 2**k for k in range(n_lrs)], f"time {drift_steps} x lr0"),
+        ):
+            bar.set_description(f"bias-lab drift ({label})")
+            t0 = time.perf_counter()
+            drift = law_drift_vs_step_size(X, y, lrs=lrs, steps=drift_at, width=width,
+                                           init_scale=DRIFT_INIT_SCALE,
+                                           negative_slope=negative_slope, seed=seed, callback=tick)
+            drift["description"] = description
+            drift["init_scale"] = DRIFT_INIT_SCALE
+            fig["drift_vs_step_size"][key] = drift
+            timings[f"drift_{key}"] = time.perf_counter() - t0
+            if drift["interrupted"]:
+                raise KeyboardInterrupt
         bar.set_description("bias-lab gradient flow")
         for key, (Xg, yg, wg, budget) in {
             "gradient_flow": (X[:GF_POINTS], y[:GF_POINTS], GF_WIDTH, 200_000),
