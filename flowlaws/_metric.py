@@ -22,14 +22,11 @@ import numpy as np
 
 from ._parse import _Parser
 from .errors import DomainError, InvalidArgument
+from .models._model import poly_json
 
 __all__ = ["MatrixMetric", "metric_matrix"]
 
 _Terms = tuple[tuple[tuple[int, ...], int], ...]  # integer polynomial: ((exponents, coefficient), ...)
-
-
-def _poly_json(terms: _Terms) -> list:
-    return [[str(c), [[v, e] for v, e in enumerate(m) if e]] for m, c in terms]
 
 
 @dataclass(frozen=True)
@@ -55,8 +52,8 @@ class MatrixMetric:
         return {
             "kind": "matrix",
             "size": self.size,
-            "denominator": _poly_json(self.denominator),
-            "entries": [[i, j, _poly_json(t)] for i, j, t in self.entries],
+            "denominator": poly_json(dict(self.denominator)),
+            "entries": [[i, j, poly_json(dict(t))] for i, j, t in self.entries],
         }
 
     def numerators(self, ctx: Any, offset: int = 0) -> dict[tuple[int, int], Any]:

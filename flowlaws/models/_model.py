@@ -154,11 +154,18 @@ class Model:
             }
         return {
             "kind": "polynomials",
-            "phi": [
-                [[str(c), [[i, e] for i, e in enumerate(m) if e]] for m, c in sorted(coord.items(), reverse=True)]
-                for coord in self.phi_polynomials()
-            ],
+            "phi": [poly_json(coord) for coord in self.phi_polynomials()],
         }
+
+
+def poly_json(poly: Poly) -> list[list[Any]]:
+    """A dense integer polynomial ``{exponents: coefficient}`` as a certificate POLY
+    (``[[coefficient string, [[variable, exponent], ...]], ...]``, largest exponents first).
+
+    >>> poly_json({(2, 0): 1, (0, 1): -3})
+    [['1', [[0, 2]]], ['-3', [[1, 1]]]]
+    """
+    return [[str(c), [[i, e] for i, e in enumerate(m) if e]] for m, c in sorted(poly.items(), reverse=True)]
 
 
 def integer_coordinates(coords: list[dict[tuple[int, ...], Fraction]]) -> list[Poly]:
