@@ -77,8 +77,8 @@ class MatrixMetric:
 
 
 class _RationalParser(_Parser):
-    """:mod:`flowlaws._parse`'s grammar with values ``(num, den)`` (``fmpq_mpoly``): ``/`` may divide
-    by any non-zero expression."""
+    """:mod:`flowlaws._parse`'s grammar computing in pairs ``(num, den)`` of ``fmpq_mpoly``:
+    ``/`` may divide by any non-zero expression."""
 
     def __init__(self, text: str, names: Sequence[str], ctx: Any) -> None:
         super().__init__(text, names)
@@ -87,71 +87,28 @@ class _RationalParser(_Parser):
     def _const(self, c: int) -> Any:
         return self.ctx.from_dict({(0,) * self.n: c} if c else {})
 
-    def expr(self) -> Any:  # type: ignore[override]
-        self.skip()
-        sign = 1
-        if self.peek("-"):
-            self.pos += 1
-            sign = -1
-        elif self.peek("+"):
-            self.pos += 1
-        num, den = self.term()
-        num = sign * num
-        while True:
-            if self.peek("+") or self.peek("-"):
-                sign = 1 if self.peek("+") else -1
-                self.pos += 1
-                n2, d2 = self.term()
-                num, den = num * d2 + sign * n2 * den, den * d2
-            else:
-                return num, den
+    def zero(self) -> Any:
+        return self._const(0), self._const(1)
 
-    def term(self) -> Any:  # type: ignore[override]
-        num, den = self.power()
-        while True:
-            if self.peek("**"):
-                raise self.error("unexpected '**'")
-            if self.peek("*"):
-                self.pos += 1
-                n2, d2 = self.power()
-                num, den = num * n2, den * d2
-            elif self.peek("/"):
-                self.pos += 1
-                n2, d2 = self.power()
-                if n2.is_zero():
-                    raise self.error("division by zero")
-                num, den = num * d2, den * n2
-            else:
-                return num, den
+    def one(self) -> Any:
+        return self._const(1), self._const(1)
 
-    def power(self) -> Any:  # type: ignore[override]
-        num, den = self.factor()
-        if self.peek("**") or self.peek("^"):
-            self.pos += 2 if self.peek("**") else 1
-            self.skip()
-            m = re.match(r"\d+", self.text[self.pos :])
-            if not m:
-                raise self.error("an exponent must be a non-negative integer")
-            self.pos += m.end()
-            e = int(m.group())
-            return num**e, den**e
-        return num, den
-
-    def factor(self) -> Any:  # type: ignore[override]
-        self.skip()
-        if self.peek("("):
-            self.pos += 1
-            inner = self.expr()
-            if not self.peek(")"):
-                raise self.error("missing ')'")
-            self.pos += 1
-            return inner
-        if self.peek("-"):
-            self.pos += 1
-            num, den = self.factor()
-            return -num, den
-        poly = super().factor()
+    def atom(self, poly: Any) -> Any:
         return self.ctx.from_dict({m: _fmpq(c) for m, c in poly.items()}), self._const(1)
+
+    def add(self, a: Any, b: Any, sign: int = 1) -> Any:
+        return a[0] * b[1] + sign * b[0] * a[1], a[1] * b[1]
+
+    def mul(self, a: Any, b: Any) -> Any:
+        return a[0] * b[0], a[1] * b[1]
+
+    def div(self, a: Any, b: Any) -> Any:
+        if b[0].is_zero():
+            raise self.error("division by zero")
+        return a[0] * b[1], a[1] * b[0]
+
+    def neg(self, a: Any) -> Any:
+        return -a[0], a[1]
 
 
 def _fmpq(c: Fraction) -> Any:

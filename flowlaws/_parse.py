@@ -74,6 +74,33 @@ class _Parser:
         self.skip()
         return self.text.startswith(s, self.pos)
 
+    # -- the ring the grammar computes in (rational polynomials; subclasses may change it) --
+    def zero(self) -> Poly:
+        return {}
+
+    def one(self) -> Poly:
+        return {(0,) * self.n: Fraction(1)}
+
+    def atom(self, poly: Poly) -> Poly:
+        """A variable or a number, as a value of the ring."""
+        return poly
+
+    def add(self, a: Poly, b: Poly, sign: int = 1) -> Poly:
+        return _add(a, b, sign)
+
+    def mul(self, a: Poly, b: Poly) -> Poly:
+        return _mul(a, b)
+
+    def div(self, a: Poly, b: Poly) -> Poly:
+        if len(b) != 1 or any(any(m) for m in b):
+            raise self.error("only division by a non-zero number is allowed")
+        c = next(iter(b.values()))
+        return {m: v / c for m, v in a.items()}
+
+    def neg(self, a: Poly) -> Poly:
+        return {m: -c for m, c in a.items()}
+
+    # -- the grammar ---------------------------------------------------------------------
     def expr(self) -> Poly:
         self.skip()
         sign = 1
@@ -82,14 +109,14 @@ class _Parser:
             sign = -1
         elif self.peek("+"):
             self.pos += 1
-        acc = _add({}, self.term(), sign)
+        acc = self.add(self.zero(), self.term(), sign)
         while True:
             if self.peek("+"):
                 self.pos += 1
-                acc = _add(acc, self.term())
+                acc = self.add(acc, self.term())
             elif self.peek("-"):
                 self.pos += 1
-                acc = _add(acc, self.term(), -1)
+                acc = self.add(acc, self.term(), -1)
             else:
                 return acc
 
@@ -100,14 +127,10 @@ class _Parser:
                 raise self.error("unexpected '**'")
             if self.peek("*"):
                 self.pos += 1
-                acc = _mul(acc, self.power())
+                acc = self.mul(acc, self.power())
             elif self.peek("/"):
                 self.pos += 1
-                den = self.power()
-                if len(den) != 1 or any(any(m) for m in den):
-                    raise self.error("only division by a non-zero number is allowed")
-                c = next(iter(den.values()))
-                acc = {m: v / c for m, v in acc.items()}
+                acc = self.div(acc, self.power())
             else:
                 return acc
 
@@ -120,9 +143,9 @@ class _Parser:
             if not m:
                 raise self.error("an exponent must be a non-negative integer")
             self.pos += m.end()
-            out: Poly = {(0,) * self.n: Fraction(1)}
+            out = self.one()
             for _ in range(int(m.group())):
-                out = _mul(out, base)
+                out = self.mul(out, base)
             return out
         return base
 
@@ -137,14 +160,14 @@ class _Parser:
             return inner
         if self.peek("-"):
             self.pos += 1
-            return {m: -c for m, c in self.factor().items()}
+            return self.neg(self.factor())
         rest = self.text[self.pos :]
         for name in self.names:
             if rest.startswith(name):
                 self.pos += len(name)
                 mono = [0] * self.n
                 mono[self.index[name]] = 1
-                return {tuple(mono): Fraction(1)}
+                return self.atom({tuple(mono): Fraction(1)})
         m = re.match(r"\d+(\.\d*)?([eE][-+]?\d+)?", rest)
         if m:
             if m.group(1) is not None or m.group(2) is not None:
@@ -154,7 +177,7 @@ class _Parser:
                 )
             self.pos += m.end()
             v = Fraction(int(m.group()))
-            return {(0,) * self.n: v} if v else {}
+            return self.atom({(0,) * self.n: v} if v else {})
         if re.match(r"(nan|inf)", rest, re.I):
             raise DomainError(f"{self.text!r} contains a non-finite value; exact values are needed")
         raise self.error("unknown symbol")
