@@ -126,7 +126,9 @@ def test_run_lab_returns_partial_results_on_ctrl_c(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(W)
 
-    monkeypatch.setattr(ib, "stable_rank", interrupted_later)
+    from flowlaws.dynamics import _bias_train
+
+    monkeypatch.setattr(_bias_train, "stable_rank", interrupted_later)  # train and summarize use it
     out = ib.run_lab(tmp_path, init_scales=(1e-6, 1e-3), steps=3, n=10, d=200, width=5, progress=False)
     assert out["interrupted"] is True
     assert json.loads((tmp_path / "figures.json").read_text())["interrupted"] is True
