@@ -207,7 +207,7 @@ class FlowlawsFixture:
 
         from flowlaws.errors import InvalidArgument
         from flowlaws.verify._drift import _law_terms  # exact rational terms of a parameter law
-        from flowlaws.verify._polys import Poly
+        from flowlaws.verify.checker._polys import Poly
 
         if flow != "gradient":
             raise InvalidArgument(

@@ -3,7 +3,7 @@
 This subpackage stands apart from the engine. It rebuilds the
 reparametrization, the generators, the bracket words, the ranks and the
 law identities from plain data with its own small, pure-Python arithmetic
-(:mod:`flowlaws.verify._polys`, :mod:`flowlaws.verify._modp`), and imports
+(:mod:`flowlaws.verify.checker._polys`, :mod:`flowlaws.verify.checker._modp`), and imports
 neither :mod:`flowlaws.algebra`, :mod:`flowlaws.models` nor python-flint: a bug
 in the engine cannot pass its own check.
 
@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._certificate import check_certificate, read_certificate
+from .checker import check_certificate, read_certificate
 from ._conserved import NotConserved, assert_conserved, is_conserved
 
 __all__ = [

@@ -6,7 +6,7 @@ polynomial, and ``⟨∇h, χ⟩`` is expanded exactly over Z for every generato
 field ``χ`` of the flow's phase space. A non-zero result comes with a small
 integer point where it does not vanish.
 
-Flows (``docs/certificate-format.md``, "Other flows"; :mod:`flowlaws.verify._flows`):
+Flows (``docs/certificate-format.md``, "Other flows"; :mod:`flowlaws.verify.checker._flows`):
 
 * ``"gradient"``: phase space the parameters, fields ``∇φ_k`` (metric
   ``"nmf"``: ``θ ⊙ ∇φ_k``);
@@ -46,9 +46,9 @@ from typing import Any
 
 from ..errors import BudgetExceeded, CertificateError, DomainError, FlowlawsError, InvalidArgument
 from ..laws import Law
-from ._certificate import parse_model, parse_poly, path_budget_problem
-from ._flows import FLOW_NAMES, METRICS, FlowSpec, MetricMatrix, law_fields
-from ._polys import Field, Poly, inner, int_str
+from .checker import parse_model, parse_poly, path_budget_problem
+from .checker._flows import FLOW_NAMES, METRICS, FlowSpec, MetricMatrix, law_fields
+from .checker._polys import Field, Poly, inner, int_str
 
 __all__ = ["NotConserved", "is_conserved", "assert_conserved"]
 

@@ -56,8 +56,8 @@ from typing import Any
 
 from ..errors import BudgetExceeded, CertificateError, DomainError, InvalidArgument
 from ..laws import Law
-from ._certificate import parse_model, parse_poly, path_budget_problem
-from ._polys import Monomial, Poly
+from .checker import parse_model, parse_poly, path_budget_problem
+from .checker._polys import Monomial, Poly
 
 __all__ = ["DriftReport", "drift", "simulate_gd", "LOSSES", "MAX_SIMULATION_TERMS"]
 

@@ -601,7 +601,7 @@ def points(
 def _phi_size(key: str) -> int:
     import json
 
-    from ._certificate import parse_model, path_budget_problem
+    from .checker import parse_model, path_budget_problem
     from ..errors import BudgetExceeded, CertificateError
 
     data = json.loads(key)

@@ -16,15 +16,16 @@ import pytest
 
 import flowlaws as fl
 from flowlaws.errors import CertificateError
-from flowlaws.verify import _certificate, check_certificate
-from flowlaws.verify._certificate import _Generators, _NetworkModel, parse_flow, parse_poly
-from flowlaws.verify._flows import FlowSpec, LiftedGenerators, law_fields
-from flowlaws.verify._local_laws import drift_residual, local_residual, new_cache
-from flowlaws.verify._modp import WordEvaluator, rank_mod_p
-from flowlaws.verify._network import Network, z
-from flowlaws.verify._network_eval import NetworkWords, fast_route_problem, z_array
-from flowlaws.verify._polys import Poly, inner
-from flowlaws.verify._rank_np import matmul_mod, rank_mod_p_np
+from flowlaws.verify import check_certificate
+from flowlaws.verify.checker import _certificate
+from flowlaws.verify.checker._certificate import _Generators, _NetworkModel, parse_flow, parse_poly
+from flowlaws.verify.checker._flows import FlowSpec, LiftedGenerators, law_fields
+from flowlaws.verify.checker._local_laws import drift_residual, local_residual, new_cache
+from flowlaws.verify.checker._modp import WordEvaluator, rank_mod_p
+from flowlaws.verify.checker._network import Network, z
+from flowlaws.verify.checker._network_eval import NetworkWords, fast_route_problem, z_array
+from flowlaws.verify.checker._polys import Poly, inner
+from flowlaws.verify.checker._rank_np import matmul_mod, rank_mod_p_np
 
 PRIMES = [3, 7, 101, 1_000_003, 16_777_213, 67_108_859, 2**31 - 1]
 FLOWS = [
@@ -88,7 +89,7 @@ def test_numpy_rank_medium_low_rank():
 
 @pytest.mark.parametrize("p", [16_777_213, 2**31 - 1])
 def test_matmul_mod_is_exact_with_long_inner_dimension(p):
-    from flowlaws.verify._rank_np import _centre
+    from flowlaws.verify.checker._rank_np import _centre
 
     rng = np.random.default_rng(1)
     x = rng.integers(0, p, (5, 700))

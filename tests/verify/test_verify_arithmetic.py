@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sympy.polys.matrices import DomainMatrix
 
-from flowlaws.verify._modp import Echelon, WordEvaluator, is_prime, rank_mod_p
-from flowlaws.verify._network import HOMOGENEOUS, Network, z
-from flowlaws.verify._polys import Poly, bracket_field, field_at, field_directional_at, hessian_vector_at, inner
+from flowlaws.verify.checker._modp import Echelon, WordEvaluator, is_prime, rank_mod_p
+from flowlaws.verify.checker._network import HOMOGENEOUS, Network, z
+from flowlaws.verify.checker._polys import Poly, bracket_field, field_at, field_directional_at, hessian_vector_at, inner
 
 P = 16777213
 X = sp.symbols("x0:4")

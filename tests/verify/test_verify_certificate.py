@@ -17,7 +17,7 @@ import pytest
 
 from flowlaws.errors import CertificateError, FlowlawsError
 from flowlaws.verify import check_certificate
-from flowlaws.verify import _certificate
+from flowlaws.verify.checker import _certificate
 
 P = 16777213  # prime
 Q = 2**61 - 1  # prime

@@ -286,7 +286,8 @@ def test_bad_models():
 
 
 def test_networks_too_large_to_expand(monkeypatch):
-    from flowlaws.verify import _certificate, _conserved
+    from flowlaws.verify import _conserved
+    from flowlaws.verify.checker import _certificate
 
     monkeypatch.setitem(_certificate.LIMITS, "paths", 10)
     _conserved._gradient_space.cache_clear()  # an earlier test may have cached this model

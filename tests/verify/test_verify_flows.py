@@ -700,7 +700,7 @@ def test_parameter_names_are_information_only():
 # -- the checker stays apart ---------------------------------------------------------------------------------
 _BODY = r"""
 certs = json.loads(sys.argv[2])
-import flowlaws.verify._certificate as c
+import flowlaws.verify.checker._certificate as c
 print(json.dumps([c.check_certificate(x)["proved"] for x in certs]))
 """
 

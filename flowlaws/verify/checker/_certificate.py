@@ -13,7 +13,7 @@ The shape is strict: a missing, unknown or mistyped field is refused (a
 claim the checker would ignore must not ride along), integers must be JSON
 integers (never floats or booleans) and every size is bounded (:data:`LIMITS`).
 
-Flows (section "Other flows" of the format, :mod:`flowlaws.verify._flows`):
+Flows (section "Other flows" of the format, :mod:`flowlaws.verify.checker._flows`):
 gradient flow with the euclidean or the ``"nmf"`` metric or a user metric
 matrix ``M = P/q`` (``{"kind": "matrix", ...}``, generators ``P∇φ_k``, the
 rank point must not make ``q`` vanish mod the prime), momentum with a
@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import CertificateError
+from ...errors import CertificateError
 from ._flows import (
     FLOW_NAMES, METRICS, FlowSpec, LiftedGenerators, MetricMatrix, drift_label, law_fields, parse_tau,
 )
@@ -403,7 +403,7 @@ class _Parsed:
 
 def parse_metric(x: Any, where: str = "flow.metric") -> MetricMatrix:
     """A user metric ``{"kind": "matrix", "size": D, "denominator": POLY, "entries": [[i, j, POLY], ...]}``
-    as a :class:`~flowlaws.verify._flows.MetricMatrix` (``CertificateError`` step ``schema``).
+    as a :class:`~flowlaws.verify.checker._flows.MetricMatrix` (``CertificateError`` step ``schema``).
 
     >>> parse_metric({"kind": "matrix", "size": 1, "denominator": [["1", []]], "entries": [[0, 0, [["2", []]]]]})
     MetricMatrix(size=1, 1 entries)
@@ -435,7 +435,7 @@ def parse_metric(x: Any, where: str = "flow.metric") -> MetricMatrix:
 
 
 def parse_flow(x: Any, where: str = "flow") -> FlowSpec:
-    """The ``flow`` object as a :class:`~flowlaws.verify._flows.FlowSpec` (``CertificateError`` step ``schema``).
+    """The ``flow`` object as a :class:`~flowlaws.verify.checker._flows.FlowSpec` (``CertificateError`` step ``schema``).
 
     >>> parse_flow({"name": "momentum", "tau": "1/2"}).describe()
     'momentum flow (tau=1/2)'
@@ -725,10 +725,10 @@ def check_certificate(
 
     Networks are checked without expanding their paths when NumPy is
     available: the words by forward-mode jets over the network's backward
-    pass (:mod:`flowlaws.verify._network_eval`) and an exact NumPy rank mod
-    ``p`` (:mod:`flowlaws.verify._rank_np`), the laws of a network with more
+    pass (:mod:`flowlaws.verify.checker._network_eval`) and an exact NumPy rank mod
+    ``p`` (:mod:`flowlaws.verify.checker._rank_np`), the laws of a network with more
     than ``LIMITS["explicit_law_paths"]`` paths band by band
-    (:mod:`flowlaws.verify._local_laws`, a sufficient condition).
+    (:mod:`flowlaws.verify.checker._local_laws`, a sufficient condition).
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 Implements the section "Other flows (momentum, Nesterov, metrics)" of
 ``docs/certificate-format.md`` with the checker's own polynomials
-(:mod:`flowlaws.verify._polys`):
+(:mod:`flowlaws.verify.checker._polys`):
 
 * gradient flow: phase space ``θ`` (``dim = D``), generator ``k`` is ``G_k``
   (euclidean) or ``θ ⊙ G_k`` (metric ``"nmf"``);

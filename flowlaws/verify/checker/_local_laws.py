@@ -55,8 +55,8 @@ checker then says so).
 
 Examples
 --------
->>> from flowlaws.verify._network import Network
->>> from flowlaws.verify._polys import Poly
+>>> from flowlaws.verify.checker._network import Network
+>>> from flowlaws.verify.checker._polys import Poly
 >>> net = Network((2, 2, 1), ("relu",), False)
 >>> w = [Poly.variable(j) for j in range(net.dim)]   # W1[0,0], W1[0,1], W1[1,0], W1[1,1], W2[0,0], W2[0,1]
 >>> law = w[0] * w[0] + w[1] * w[1] - w[4] * w[4]

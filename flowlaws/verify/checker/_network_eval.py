@@ -31,14 +31,14 @@ the lift ``(0, 0, H_{k-1})``; the metric ``"nmf"`` multiplies ``G`` by ``θ``
 All arithmetic is on NumPy int64 arrays reduced mod ``p`` after every
 product, which is exact when ``(max width + 2) · p² < 2**63``
 (:func:`fast_route_problem`); for larger primes or widths the caller keeps
-the explicit path expansion of :mod:`flowlaws.verify._network`.
+the explicit path expansion of :mod:`flowlaws.verify.checker._network`.
 
 What this module does not check: word shapes and generator indices (the
 schema and generators steps do), nor that ``p`` is prime.
 
 Examples
 --------
->>> from flowlaws.verify._network import Network
+>>> from flowlaws.verify.checker._network import Network
 >>> net = Network((2, 3, 1), ("relu",), True)
 >>> ev = NetworkWords(net, seed=0, p=101, point=list(range(net.dim)))
 >>> explicit = net.combination(0, 4, 101).gradient_at(list(range(net.dim)))
@@ -81,7 +81,7 @@ def z_array(seed: int, a: Any, v: Any, p: int) -> Any:
     """:func:`~._network.z` vectorised: ``a`` and ``v`` broadcastable integer arrays, result int64.
 
     >>> import numpy as np
-    >>> from flowlaws.verify._network import z
+    >>> from flowlaws.verify.checker._network import z
     >>> got = z_array(3, np.array([[0], [7]]), np.array([[0, 5, 9]]), 101)
     >>> got.tolist() == [[z(3, a, v, 101) for v in (0, 5, 9)] for a in (0, 7)]
     True

@@ -12,7 +12,7 @@ primes near ``2**31``, the inner dimension into chunks), so that every
 partial sum stays below ``2**53``.
 
 What this module does not check: that ``p`` is prime (the caller does). For
-``p >= 2**31`` use the pure-Python :func:`flowlaws.verify._modp.rank_mod_p`.
+``p >= 2**31`` use the pure-Python :func:`flowlaws.verify.checker._modp.rank_mod_p`.
 
 NumPy is imported inside the functions, so importing this module stays light
 and the rest of the checker works without NumPy.
@@ -177,7 +177,7 @@ def rank_mod_p_np(matrix: Any, p: int) -> int:
     import numpy as np
 
     if not 2 <= p < MAX_PRIME:
-        raise ValueError(f"p={p}: the NumPy rank needs 2 <= p < 2**31; use flowlaws.verify._modp.rank_mod_p")
+        raise ValueError(f"p={p}: the NumPy rank needs 2 <= p < 2**31; use flowlaws.verify.checker._modp.rank_mod_p")
     if not isinstance(matrix, np.ndarray):  # Python ints of any size: reduce them exactly first
         rows = [[int(v) % p for v in row] for row in matrix]
         if not rows:
