@@ -18,7 +18,9 @@ import flowlaws as fl
 from flowlaws.errors import CertificateError
 from flowlaws.verify import check_certificate
 from flowlaws.verify.checker import _certificate
-from flowlaws.verify.checker._certificate import _Generators, _NetworkModel, parse_flow, parse_poly
+from flowlaws.verify.checker._model import _Generators, _NetworkModel
+from flowlaws.verify.checker._parsed import parse_flow
+from flowlaws.verify.checker._schema import parse_poly
 from flowlaws.verify.checker._flows import FlowSpec, LiftedGenerators, law_fields
 from flowlaws.verify.checker._local_laws import drift_residual, local_residual, new_cache
 from flowlaws.verify.checker._modp import WordEvaluator, rank_mod_p
