@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import flowlaws as fl
-from flowlaws._sweep import random_architectures
+from flowlaws.sweep import random_architectures
 
 
 def relu_count(widths: list[int]) -> int:

@@ -17,7 +17,7 @@ from . import errors, models
 from ._analyze import Result, analyze, compare_flows
 from ._load import load
 from .laws import Law
-from ._sweep import sweep
+from .sweep import sweep
 
 __all__ = ["analyze", "compare_flows", "Result", "Law", "models", "verify", "dynamics", "errors", "load", "sweep", "__version__"]
 

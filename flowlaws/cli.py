@@ -381,9 +381,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC|GRAPH.json|module:attr")
     p.set_defaults(func=_show)
 
-    from . import _sweep
+    from .sweep.cli import add_parser as add_sweep_parser
 
-    _sweep.add_parser(sub)
+    add_sweep_parser(sub)
     for command in sub.choices.values():  # `flowlaws analyze X --debug` as well as `flowlaws --debug analyze X`
         try:
             command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,

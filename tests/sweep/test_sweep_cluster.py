@@ -12,7 +12,8 @@ import pytest
 from sweep_helpers import AlwaysDies, DiesOnce, Hungry, Sleeps
 
 import flowlaws as fl
-from flowlaws._sweep import COLUMNS, _compute, load_results
+from flowlaws.sweep import COLUMNS, load_results
+from flowlaws.sweep.tasks import compute
 from flowlaws.errors import CertificateError, InvalidArgument
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="kills processes with SIGKILL")
@@ -188,16 +189,16 @@ def test_row_of_a_refused_flow_and_of_a_failed_check(monkeypatch):
         return real(flow, *args, **kwargs)
 
     monkeypatch.setattr(_analyze, "check_flow", refuse_momentum)
-    row, cert = _compute("relu:2x2x1", "momentum", 0)
+    row, cert = compute("relu:2x2x1", "momentum", 0)
     assert cert is None and row["error"] == "InvalidArgument: flow='momentum' is not available in this version yet"
     assert row["params"] == 6 and row["certified"] is False and row["count"] is None
-    row, cert = _compute("relu:2x2x1", "gradient", 0)
+    row, cert = compute("relu:2x2x1", "gradient", 0)
     assert row["certified"] and cert is not None and row["error"] is None
 
     def bad_check(cert):
         raise CertificateError("claimed 4, the words have rank 3", step="rank")
 
     monkeypatch.setattr(verify, "check_certificate", bad_check)
-    row, cert = _compute("relu:2x2x1", "gradient", 0)
+    row, cert = compute("relu:2x2x1", "gradient", 0)
     assert row["certified"] is False and row["count"] == 2
     assert row["error"] == "certificate not proved: CertificateError: [rank] claimed 4, the words have rank 3"

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 import flowlaws as fl
-from flowlaws._sweep import KNOWN_FORMULAS, _expectations, compile_formula, formula_names
+from flowlaws.sweep.formulas import KNOWN_FORMULAS, compile_formula, expectations, formula_names
 from flowlaws.errors import InvalidArgument
 
 
@@ -120,14 +120,14 @@ def test_known_formulas_match_the_papers(widths):
 
 
 def test_expectations_per_flow():
-    e = _expectations(["gradient=sum(hidden)", "momentum = 0", "n0 == 2"], ["gradient", "momentum"])
+    e = expectations(["gradient=sum(hidden)", "momentum = 0", "n0 == 2"], ["gradient", "momentum"])
     assert set(e) == {"gradient", "momentum", "*"}
     assert e["momentum"][1]({}) == 0
-    assert _expectations({"gradient": "relu"}, ["gradient"])["gradient"][0] == "sum(hidden)"
-    assert _expectations(lambda names: 1, ["gradient"])["*"][1]({}) == 1
+    assert expectations({"gradient": "relu"}, ["gradient"])["gradient"][0] == "sum(hidden)"
+    assert expectations(lambda names: 1, ["gradient"])["*"][1]({}) == 1
     with pytest.raises(InvalidArgument, match="two formulas for flow 'gradient'"):
-        _expectations(["gradient=1", "gradient=2"], ["gradient"])
+        expectations(["gradient=1", "gradient=2"], ["gradient"])
     with pytest.raises(InvalidArgument, match="unknown flow 'adam'"):
-        _expectations({"adam": "1"}, ["gradient"])
+        expectations({"adam": "1"}, ["gradient"])
     with pytest.raises(InvalidArgument, match="expected a formula string"):
-        _expectations(3, ["gradient"])
+        expectations(3, ["gradient"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flowlaws._sweep import _collect, expand_pattern, random_architectures, read_specs
+from flowlaws.sweep.patterns import collect, expand_pattern, random_architectures, read_specs
 from flowlaws.errors import InvalidArgument
 from flowlaws.models import parse
 
@@ -71,8 +71,8 @@ def test_spec_file(tmp_path):
     f = tmp_path / "specs.txt"
     f.write_text("# nets of the note\nrelu:2x{2,3}x1   # two ReLU nets\n\n  linear:2x2x2\nrelu:2x2x1\n")
     assert read_specs(f) == ["relu:2x2x1", "relu:2x3x1", "linear:2x2x2"]
-    assert _collect([f"@{f}", "sym:3x2"]) == ["relu:2x2x1", "relu:2x3x1", "linear:2x2x2", "sym:3x2"]
-    assert _collect(str(f)) == ["relu:2x2x1", "relu:2x3x1", "linear:2x2x2"]  # a file name without ':'
+    assert collect([f"@{f}", "sym:3x2"]) == ["relu:2x2x1", "relu:2x3x1", "linear:2x2x2", "sym:3x2"]
+    assert collect(str(f)) == ["relu:2x2x1", "relu:2x3x1", "linear:2x2x2"]  # a file name without ':'
 
 
 def test_spec_file_errors(tmp_path):
@@ -88,11 +88,11 @@ def test_collect_rejects_clashing_model_names():
     a, b = parse("relu:2x2x1"), parse("relu:2x3x1")
     b.name = a.name
     with pytest.raises(InvalidArgument, match="two models are named 'relu:2x2x1'"):
-        _collect([a, b])
+        collect([a, b])
     with pytest.raises(InvalidArgument, match="expected a spec string or a flowlaws Model"):
-        _collect([3])
+        collect([3])
     with pytest.raises(InvalidArgument, match="empty"):
-        _collect([])
+        collect([])
 
 
 def test_random_architectures_are_seeded_unique_and_in_range():
