@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import flowlaws as fl
+from flowlaws._optional import require
 from flowlaws.sweep import random_architectures
 
 
@@ -67,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="report file (default OUT_DIR/papers_sweep.json)")
     args = ap.parse_args(argv)
 
-    from distributed import Client, LocalCluster
+    distributed = require("distributed", extra="sweep", what="benchmarks/papers_sweep.py")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -341,10 +341,12 @@ def print_scale(sc: dict) -> None:
 
 
 def plot(sc: dict, path: str, timeout: float, check_timeout: float) -> None:
-    import matplotlib
+    from flowlaws._optional import require
+
+    matplotlib = require("matplotlib", extra="plots", what="benchmarks/run.py's plot")
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = require("matplotlib.pyplot", extra="plots", what="benchmarks/run.py's plot")
 
     fig, ax = plt.subplots(figsize=(8, 5.5))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]

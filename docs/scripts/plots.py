@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-import matplotlib
+from flowlaws._optional import require  # noqa: E402
 
+matplotlib = require("matplotlib", extra="plots", what="docs/scripts/plots.py")
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+plt = require("matplotlib.pyplot", extra="plots", what="docs/scripts/plots.py")
 import numpy as np  # noqa: E402
 
 import flowlaws as fl  # noqa: E402

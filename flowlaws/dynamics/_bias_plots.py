@@ -6,12 +6,14 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import require
+
 
 def _plot_stable_rank(path: str, results: dict[str, Any], ref: dict[str, float]) -> None:
-    import matplotlib
+    matplotlib = require("matplotlib", extra="plots", what="the bias-lab plots")
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = require("matplotlib.pyplot", extra="plots", what="the bias-lab plots")
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     ax = axes[0]
@@ -42,10 +44,10 @@ def _plot_stable_rank(path: str, results: dict[str, Any], ref: dict[str, float])
 
 
 def _plot_margin(path: str, results: dict[str, Any]) -> None:
-    import matplotlib
+    matplotlib = require("matplotlib", extra="plots", what="the bias-lab plots")
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = require("matplotlib.pyplot", extra="plots", what="the bias-lab plots")
 
     fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
     for key, series in results["normalized_margin"].items():
@@ -72,10 +74,10 @@ def _plot_margin(path: str, results: dict[str, Any]) -> None:
 
 
 def _plot_drift(path: str, drift: dict[str, Any]) -> None:
-    import matplotlib
+    matplotlib = require("matplotlib", extra="plots", what="the bias-lab plots")
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = require("matplotlib.pyplot", extra="plots", what="the bias-lab plots")
 
     fig, ax = plt.subplots(figsize=(7, 5))
     for key, label, slope in (("fixed_steps", "fixed number of steps", 2), ("fixed_time", "fixed training time", 1)):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._optional import require
+
 __all__ = ["draw_model"]
 
 
@@ -30,11 +32,11 @@ def _positions(G) -> dict:
 
 def draw_model(model, *, path: str | None = None, ax: Any = None):
     """Draw ``model.graph``; return the figure (saved to ``path`` when given)."""
-    import matplotlib
+    matplotlib = require("matplotlib", extra="plots", what="drawing a model")
 
     if path is not None and ax is None:
         matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = require("matplotlib.pyplot", extra="plots", what="drawing a model")
     import networkx as nx
 
     from ..errors import InvalidArgument
