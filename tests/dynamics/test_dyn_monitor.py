@@ -226,3 +226,27 @@ def test_torch_hook_in_a_real_training_loop():
     net = MLP([3, 4, 1], "relu", bias=True)
     out = net.forward(theta, X.numpy())
     assert np.allclose(out, model(X).detach().numpy())
+
+
+def test_monitor_matches_coordinates_by_name():
+    mon = LawMonitor([UV, CUBIC], variables=("v", "w", "u"))
+    assert mon.evaluate([2.0, 7.0, 3.0]).tolist() == [5.0, 3 * 3 * 4 - 2]
+    with pytest.raises(InvalidArgument, match="law variable 'u' is not among"):
+        LawMonitor([UV], variables=("v", "w"))
+
+
+def test_torch_monitor_reads_by_name_not_by_position_without_torch():
+    # named_parameters() in another order than the laws' variables: same values
+    net = MLP([2, 2, 1], "relu", bias=False)
+    theta = net.init(seed=1)
+    (W1, _), (W2, _) = net.unpack(theta)
+    laws = balancedness_laws(net)
+    renamed = [Law(h.terms, tuple(v.replace("W1", "fc1.weight").replace("W2", "fc2.weight")
+                                  for v in h.variables)) for h in laws]
+    module = _FakeModule({"fc2.weight": _FakeParam(W2), "fc1.weight": _FakeParam(W1)})
+    expect = LawMonitor(laws).evaluate(theta)
+    assert np.allclose(LawMonitor.from_torch(module, renamed).record(), expect)
+    assert np.allclose(expect, (W1**2).sum(1) - (W2**2).sum(0))
+    # names that are no parameter of the module: refused, with how to give a mapping
+    with pytest.raises(InvalidArgument, match=r"names no parameter of the module.*pass mapping="):
+        LawMonitor.from_torch(module, laws)
