@@ -286,11 +286,11 @@ def test_bad_models():
 
 
 def test_networks_too_large_to_expand(monkeypatch):
-    from flowlaws.verify import _conserved
+    from flowlaws.verify import _conserved_space
     from flowlaws.verify.checker import _certificate
 
     monkeypatch.setitem(_certificate.LIMITS, "paths", 10)
-    _conserved._gradient_space.cache_clear()  # an earlier test may have cached this model
+    _conserved_space._gradient_space.cache_clear()  # an earlier test may have cached this model
     with pytest.raises(BudgetExceeded, match="27 paths"):
         is_conserved(NetModel([3, 3, 3], bias=False), "W1[0,0]")
 
