@@ -1,11 +1,14 @@
 """The independent checker: re-derive a claim about conservation laws.
 
-This subpackage stands apart from the engine. It rebuilds the
-reparametrization, the generators, the bracket words, the ranks and the
-law identities from plain data with its own small, pure-Python arithmetic
-(:mod:`flowlaws.verify.checker._polys`, :mod:`flowlaws.verify.checker._modp`), and imports
-neither :mod:`flowlaws.algebra`, :mod:`flowlaws.models` nor python-flint: a bug
-in the engine cannot pass its own check.
+The checker, :mod:`flowlaws.verify.checker`, stands apart from the engine. It
+rebuilds the reparametrization, the generators, the bracket words, the ranks
+and the law identities from plain data with its own small, pure-Python
+arithmetic (:mod:`flowlaws.verify.checker._polys`,
+:mod:`flowlaws.verify.checker._modp`), and imports nothing of flowlaws but
+:mod:`flowlaws.errors`: neither :mod:`flowlaws.algebra`, :mod:`flowlaws.models`
+nor python-flint, so a bug in the engine cannot pass its own check. The user
+tools beside it in this package use the checker's arithmetic; the checker
+never imports them.
 
 * :func:`check_certificate` checks a certificate
   (``docs/certificate-format.md``) and returns a report of what it proved;
