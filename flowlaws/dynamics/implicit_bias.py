@@ -193,6 +193,8 @@ def run_lab(
     kkt_at = record_schedule(int(steps), points=8)
     from tqdm.auto import tqdm
 
+    from .._progress import heartbeat
+
     bar = tqdm(total=total, disable=not progress, desc="bias-lab", unit="step")
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
@@ -251,6 +253,7 @@ def run_lab(
             timings[f"train_init_{key}"] = run.seconds
             if run.interrupted:
                 raise KeyboardInterrupt
+            bar.set_description(f"bias-lab init {key}: final margins, SVM angle, KKT")
             fig["final"][key] = summarize(run, X, y, probes=probes)
 
         lrs = [lr0 / 2**k for k in range(n_lrs)]
@@ -269,18 +272,19 @@ def run_lab(
             timings[f"drift_{key}"] = time.perf_counter() - t0
             if drift["interrupted"]:
                 raise KeyboardInterrupt
-        bar.set_description("bias-lab gradient flow")
-        for key, (Xg, yg, wg, budget) in {
+        for phase, (key, (Xg, yg, wg, budget)) in enumerate({
             "gradient_flow": (X[:GF_POINTS], y[:GF_POINTS], GF_WIDTH, 200_000),
             "gradient_flow_all_points": (X, y, width, 1000),
-        }.items():
+        }.items(), 1):
+            bar.set_description(f"bias-lab gradient-flow ODE {phase}/2 ({len(yg)} points; no step count)")
             t0 = time.perf_counter()
             info = {"n": len(yg), "width": wg, "init_scale": DRIFT_INIT_SCALE,
                     "near_orthogonality": near_orthogonality(Xg)}
             try:
-                gf = gradient_flow_law_drift(Xg, yg, t_end=drift_steps * lr0, width=wg,
-                                             init_scale=DRIFT_INIT_SCALE, negative_slope=negative_slope,
-                                             seed=seed, max_nfev=budget)
+                with heartbeat(bar):  # the elapsed time moves while the solver runs
+                    gf = gradient_flow_law_drift(Xg, yg, t_end=drift_steps * lr0, width=wg,
+                                                 init_scale=DRIFT_INIT_SCALE, negative_slope=negative_slope,
+                                                 seed=seed, max_nfev=budget)
             except BudgetExceeded as err:
                 gf = {"stalled": True, "message": str(err), "t_end": drift_steps * lr0}
             fig["drift_vs_step_size"][key] = {**info, **gf}
