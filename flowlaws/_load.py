@@ -12,14 +12,16 @@ not write yourself.
 from __future__ import annotations
 
 import json
+import os
 from fractions import Fraction
 from typing import Any
 
 from ._analyze import Result, _law_from_poly
 from ._flows import Flow, check_flow
 from ._metric import MatrixMetric
-from .errors import CertificateError, FlowlawsError
+from .errors import CertificateError, FlowlawsError, InvalidArgument
 from .models._model import Model
+from .verify.checker._jsonlimits import MAX_JSON_DEPTH, json_too_deep
 
 __all__ = ["load"]
 
@@ -87,9 +89,12 @@ def load(path: str, *, check: bool = True) -> Result:
 
     Raises
     ------
+    InvalidArgument
+        ``path`` is not a str or path-like.
     CertificateError
-        The file is not JSON, not a certificate object, or (with ``check``) does
-        not prove its claim; ``step`` says which part failed.
+        The file is not JSON, nested deeper than ``MAX_JSON_DEPTH`` (64)
+        brackets, not a certificate object, or (with ``check``) does not prove
+        its claim; ``step`` says which part failed.
 
     Examples
     --------
@@ -102,9 +107,21 @@ def load(path: str, *, check: bool = True) -> Result:
     >>> back.count, back.complete, str(back.laws[0]) == str(res.laws[0])
     (4, True, True)
     """
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise InvalidArgument(
+            f"path={path!r} (type={type(path).__name__}): expected a str or os.PathLike naming a certificate file"
+        )
     try:
         with open(path, encoding="utf-8") as fh:
-            cert = json.load(fh)
+            text = fh.read()
+        deep = json_too_deep(text, MAX_JSON_DEPTH)
+        if deep is not None:
+            raise CertificateError(
+                f"{os.fspath(path)!r} nests more than {MAX_JSON_DEPTH} brackets (at offset {deep}); "
+                "a certificate is never that deep: this is not a flowlaws certificate",
+                step="schema",
+            )
+        cert = json.loads(text)
     except (OSError, ValueError) as err:
         raise CertificateError(f"cannot read a JSON certificate from {path!r}: {err}", step="schema") from err
     if not isinstance(cert, dict):

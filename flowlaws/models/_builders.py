@@ -7,8 +7,8 @@ import numbers
 from fractions import Fraction
 from typing import Any, Sequence
 
-from ..errors import DomainError, InvalidArgument, UnsupportedArchitecture
-from .._parse import parse_polynomial
+from ..errors import BudgetExceeded, DomainError, InvalidArgument, UnsupportedArchitecture
+from .._parse import MAX_DEGREE, MAX_DEPTH, MAX_LENGTH, MAX_TERMS, check_variable_names, parse_polynomial
 from ._model import Model, integer_coordinates
 
 __all__ = ["mlp", "factorization", "symmetric_factorization", "from_polynomials", "nmf"]
@@ -16,6 +16,19 @@ __all__ = ["mlp", "factorization", "symmetric_factorization", "from_polynomials"
 ACTIVATIONS = ("linear", "relu", "leaky_relu")
 _ALIASES = {"leaky": "leaky_relu", "leakyrelu": "leaky_relu", "identity": "linear"}
 MAX_WIDTH = 100_000
+#: Total number of parameters a builder allocates names for (checked before allocating).
+MAX_PARAMETERS = 1_000_000
+
+
+def _check_total(what: str, count: int, max_parameters: Any, builder: str, unit: str = "parameters") -> None:
+    """Refuse ``count`` parameters above ``max_parameters`` before allocating anything."""
+    if isinstance(max_parameters, bool) or not isinstance(max_parameters, numbers.Integral) or max_parameters < 1:
+        raise InvalidArgument(f"max_parameters={max_parameters!r}: expected an int >= 1")
+    if count > max_parameters:
+        raise BudgetExceeded(
+            f"{what} has {count} {unit}, more than max_parameters={max_parameters}; "
+            f"raise it with {builder}(..., max_parameters=...) if you have the memory"
+        )
 
 
 def _check_size(name: str, value: Any, *, minimum: int = 1) -> int:
@@ -43,7 +56,13 @@ def _activation(act: Any) -> str:
     return key
 
 
-def mlp(widths: Sequence[int], activation: str | Sequence[str] = "relu", bias: bool = False) -> Model:
+def mlp(
+    widths: Sequence[int],
+    activation: str | Sequence[str] = "relu",
+    bias: bool = False,
+    *,
+    max_parameters: int = MAX_PARAMETERS,
+) -> Model:
     """A fully connected network with the given layer widths.
 
     Parameters
@@ -54,6 +73,9 @@ def mlp(widths: Sequence[int], activation: str | Sequence[str] = "relu", bias: b
         ``"linear"``, ``"relu"`` or ``"leaky_relu"`` for every hidden layer, or one per hidden layer.
     bias : bool
         Whether every layer has a bias (as ``torch.nn.Linear``).
+    max_parameters : int
+        Refuse networks with more parameters (:data:`MAX_PARAMETERS`), before
+        allocating their names.
 
     Returns
     -------
@@ -66,6 +88,8 @@ def mlp(widths: Sequence[int], activation: str | Sequence[str] = "relu", bias: b
         Fewer than two widths, a width that is not a positive integer.
     UnsupportedArchitecture
         An activation other than linear, ReLU or leaky ReLU.
+    BudgetExceeded
+        More than ``max_parameters`` parameters.
 
     Examples
     --------
@@ -95,6 +119,8 @@ def mlp(widths: Sequence[int], activation: str | Sequence[str] = "relu", bias: b
             )
     if not isinstance(bias, bool):
         raise InvalidArgument(f"bias={bias!r}: expected True or False")
+    total = sum(a * b + (b if bias else 0) for a, b in zip(layers, layers[1:]))
+    _check_total(f"the network {'x'.join(map(str, layers))}", total, max_parameters, "mlp")
     names = []
     for l in range(1, len(layers)):
         names += [f"W{l}[{i},{j}]" for i in range(layers[l]) for j in range(layers[l - 1])]
@@ -107,7 +133,7 @@ def mlp(widths: Sequence[int], activation: str | Sequence[str] = "relu", bias: b
     return Model(variables=tuple(names), kind="network", name=name, layers=layers, activations=acts, bias=bias)
 
 
-def factorization(n: int, r: int, m: int) -> Model:
+def factorization(n: int, r: int, m: int, *, max_parameters: int = MAX_PARAMETERS) -> Model:
     """The matrix factorization ``φ(U, V) = U Vᵀ`` with ``U ∈ R^{n×r}``, ``V ∈ R^{m×r}``.
 
     A two-layer linear network ``m → r → n``; parameters ``V[j,k]`` then ``U[i,k]``.
@@ -119,7 +145,8 @@ def factorization(n: int, r: int, m: int) -> Model:
     ('V[0,0]', 'V[1,0]', 'V[2,0]', 'U[0,0]', 'U[1,0]')
     """
     n, r, m = (_check_size(k, v) for k, v in (("n", n), ("r", r), ("m", m)))
-    base = mlp([m, r, n], activation="linear")
+    _check_total(f"the factorization {n}x{r}x{m}", (n + m) * r, max_parameters, "factorization")
+    base = mlp([m, r, n], activation="linear", max_parameters=max_parameters)
     # the network's parameter order (certificate layout): W1 = Vᵀ (r × m) row-major, then W2 = U
     names = [f"V[{idx % m},{idx // m}]" for idx in range(r * m)]
     names += [f"U[{i},{k}]" for i in range(n) for k in range(r)]
@@ -144,6 +171,10 @@ def _coefficient(value: Any, where: str) -> Fraction:
         raise DomainError(f"{where}: coefficient {value!r} (type={type(value).__name__}) is not an exact rational") from err
 
 
+def _is_sympy(obj: Any) -> bool:
+    return type(obj).__module__.split(".")[0] == "sympy" and hasattr(obj, "free_symbols")
+
+
 def _from_sympy(expr: Any, names: list[str], where: str) -> dict:
     import sympy
 
@@ -163,7 +194,16 @@ def _from_sympy(expr: Any, names: list[str], where: str) -> dict:
     return {m: _coefficient(sympy.Rational(c), where) for m, c in poly.terms()}
 
 
-def from_polynomials(polynomials: Sequence[Any], variables: Sequence[str] | None = None, *, name: str | None = None) -> Model:
+def from_polynomials(
+    polynomials: Sequence[Any],
+    variables: Sequence[str] | None = None,
+    *,
+    name: str | None = None,
+    max_length: int = MAX_LENGTH,
+    max_depth: int = MAX_DEPTH,
+    max_degree: int = MAX_DEGREE,
+    max_terms: int = MAX_TERMS,
+) -> Model:
     """A model given by the coordinates of φ.
 
     Parameters
@@ -173,13 +213,21 @@ def from_polynomials(polynomials: Sequence[Any], variables: Sequence[str] | None
         ``eval``), a SymPy polynomial expression, or ``{exponent tuple: coefficient}``.
     variables : sequence of str, optional
         Parameter names; required for strings and dicts, inferred (sorted) from SymPy input.
+        A name is an identifier, dotted segments allowed (``x0``, ``layer1.0.weight``),
+        with an optional index ``[i,j,...]`` (``W1[0,2]``, ``w[x0,h]``).
+    max_length, max_depth, max_degree, max_terms : int
+        Limits of polynomial strings (:mod:`flowlaws._parse`: characters,
+        nesting, degree and exponents, terms of any intermediate result),
+        checked before the work.
 
     Raises
     ------
     InvalidArgument
-        No coordinates, unknown or duplicate names.
+        No coordinates, a coordinate of another type, unknown, malformed or duplicate names.
     DomainError
         Float or non-finite coefficients, non-polynomial expressions.
+    BudgetExceeded
+        A polynomial string beyond a limit (the message names the keyword).
 
     Examples
     --------
@@ -195,6 +243,12 @@ def from_polynomials(polynomials: Sequence[Any], variables: Sequence[str] | None
         raise InvalidArgument(f"polynomials={polynomials!r}: expected a list of coordinates, e.g. ['x0*x1']")
     if len(polynomials) == 0:
         raise InvalidArgument("polynomials=[]: φ needs at least one coordinate")
+    for i, p in enumerate(polynomials):
+        if not (isinstance(p, (str, dict)) or _is_sympy(p) or (isinstance(p, numbers.Rational) and not isinstance(p, bool))):
+            raise InvalidArgument(
+                f"polynomials[{i}]={p!r:.60} (type={type(p).__name__}): expected a string such as 'x0*x1', "
+                "a SymPy expression, an int or Fraction, or a dict {exponent tuple: coefficient}"
+            )
     if variables is None:
         if all(not isinstance(p, (str, dict)) for p in polynomials):
             import sympy
@@ -205,19 +259,24 @@ def from_polynomials(polynomials: Sequence[Any], variables: Sequence[str] | None
             variables = sorted(map(str, syms))
         else:
             raise InvalidArgument("variables=None: name the variables, e.g. variables=['x0', 'x1']")
-    names = [str(v) for v in variables]
+    if isinstance(variables, (str, bytes)) or not isinstance(variables, Sequence):
+        raise InvalidArgument(
+            f"variables={variables!r:.60} (type={type(variables).__name__}): expected a list of names such as ['x0', 'x1']"
+        )
+    names = list(variables)
     if not names:
         raise InvalidArgument("variables=[]: φ needs at least one parameter")
+    check_variable_names(names, "variables")
     if len(set(names)) != len(names):
-        raise InvalidArgument(f"variables={names}: names must be distinct")
-    for n in names:
-        if not n.isascii() or not n or any(c.isspace() for c in n):
-            raise InvalidArgument(f"variable name {n!r}: use non-empty ASCII names without spaces")
+        raise InvalidArgument(f"variables={names[:8]}: names must be distinct")
     coords = []
     for i, p in enumerate(polynomials):
         where = f"polynomials[{i}]"
         if isinstance(p, str):
-            coords.append(parse_polynomial(p, names))
+            coords.append(parse_polynomial(p, names, max_length=max_length, max_depth=max_depth,
+                                           max_degree=max_degree, max_terms=max_terms))
+        elif isinstance(p, numbers.Rational):
+            coords.append({(0,) * len(names): Fraction(p)} if p else {})
         elif isinstance(p, dict):
             coord = {}
             for mono, c in p.items():
@@ -235,7 +294,7 @@ def from_polynomials(polynomials: Sequence[Any], variables: Sequence[str] | None
     return Model(variables=tuple(names), kind="polynomials", name=name or f"polynomials({len(phi)})", phi=phi)
 
 
-def symmetric_factorization(n: int, r: int) -> Model:
+def symmetric_factorization(n: int, r: int, *, max_parameters: int = MAX_PARAMETERS) -> Model:
     """``φ(U) = U Uᵀ`` (its upper triangle) with ``U ∈ R^{n×r}``.
 
     Examples
@@ -244,6 +303,14 @@ def symmetric_factorization(n: int, r: int) -> Model:
     [U[0,0]**2, U[0,0]*U[1,0], U[1,0]**2]
     """
     n, r = _check_size("n", n), _check_size("r", r)
+    _check_total(f"sym:{n}x{r}", n * r, max_parameters, "symmetric_factorization")
+    dense = n * (n + 1) // 2 * r * n * r  # φ is stored densely: coordinates x terms x exponent-tuple length
+    if dense > 100 * max_parameters:
+        raise BudgetExceeded(
+            f"sym:{n}x{r} stores {dense} exponents (n(n+1)/2 coordinates x r terms x {n * r} parameters), "
+            f"more than 100 x max_parameters={max_parameters}; raise it with "
+            "symmetric_factorization(..., max_parameters=...) if you have the memory"
+        )
     names = [f"U[{i},{k}]" for i in range(n) for k in range(r)]
     D = len(names)
     coords = []
@@ -259,7 +326,7 @@ def symmetric_factorization(n: int, r: int) -> Model:
     return Model(variables=tuple(names), kind="polynomials", name=f"sym:{n}x{r}", phi=coords)
 
 
-def nmf(n: int, r: int, m: int) -> Model:
+def nmf(n: int, r: int, m: int, *, max_parameters: int = MAX_PARAMETERS) -> Model:
     """Non-negative matrix factorization ``U Vᵀ`` carrying the metric ``diag(θ)``.
 
     Gradient flow with this metric is the continuous limit of multiplicative
@@ -271,7 +338,7 @@ def nmf(n: int, r: int, m: int) -> Model:
     >>> fl.analyze(nmf(2, 2, 2)).count         # Σ_i U_ik − Σ_j V_jk for each k
     2
     """
-    model = factorization(n, r, m)
+    model = factorization(n, r, m, max_parameters=max_parameters)
     model.metric = "nmf"
     model.name = f"nmf:{n}x{r}x{m}"
     return model

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from ..errors import InvalidArgument
-from ._builders import factorization, from_polynomials, mlp, nmf, symmetric_factorization
+from ._builders import MAX_PARAMETERS, MAX_WIDTH, factorization, from_polynomials, mlp, nmf, symmetric_factorization
 from ._blocks import conv1d, resnet_block
 from ._model import Model
 from ._products import attention
@@ -32,22 +32,38 @@ _ACT = {"linear": "linear", "relu": "relu", "leaky": "leaky_relu", "leaky_relu":
 
 
 def _sizes(spec: str, text: str) -> list[int]:
-    if not re.fullmatch(r"\d+(x\d+)*", text):
-        raise InvalidArgument(f"spec {spec!r}: sizes {text!r} must look like 3x4x3")
-    return [int(t) for t in text.split("x")]
+    if not re.fullmatch(r"[0-9]+(x[0-9]+)*", text):
+        raise InvalidArgument(f"spec {spec[:60]!r}: sizes {text[:40]!r} must look like 3x4x3 (ASCII digits)")
+    tokens = text.split("x")
+    for t in tokens:
+        if len(t.lstrip("0")) > len(str(MAX_WIDTH)):
+            raise InvalidArgument(f"spec {spec[:60]!r}: size {t[:20]}... is larger than {MAX_WIDTH}")
+    return [int(t) for t in tokens]
 
 
-def parse(spec: str) -> Model:
+def parse(spec: str, *, max_parameters: int = MAX_PARAMETERS) -> Model:
     """The model named by a spec string such as ``"relu:3x3x3"`` or ``"linear:2x5x2"``.
+
+    Sizes are ASCII digits; ``max_parameters`` bounds the model's parameter
+    count, checked before anything is allocated.
 
     Raises
     ------
     InvalidArgument
         An unknown kind or malformed sizes, with the list of known kinds.
+    BudgetExceeded
+        More than ``max_parameters`` parameters.
+
+    Examples
+    --------
+    >>> parse("relu:99999x99999")
+    Traceback (most recent call last):
+    ...
+    flowlaws.errors.BudgetExceeded: the network 99999x99999 has 9999800001 parameters, more than max_parameters=1000000; raise it with mlp(..., max_parameters=...) if you have the memory
     """
     if not isinstance(spec, str) or ":" not in spec:
         raise InvalidArgument(
-            f"spec {spec!r}: expected KIND:SIZES such as relu:3x3x3, linear:2x5x2, relu+bias:2x3x2, sym:3x2"
+            f"spec {spec!r:.80}: expected KIND:SIZES such as relu:3x3x3, linear:2x5x2, relu+bias:2x3x2, sym:3x2"
         )
     kind, _, sizes = spec.strip().partition(":")
     kind = kind.lower()
@@ -55,29 +71,29 @@ def parse(spec: str) -> Model:
     base = kind[: -len("+bias")] if bias else kind
     if base in _ACT:
         widths = _sizes(spec, sizes)
-        model = mlp(widths, activation=_ACT[base], bias=bias)
+        model = mlp(widths, activation=_ACT[base], bias=bias, max_parameters=max_parameters)
     elif base == "resnet":
         w, h = _expect(spec, _sizes(spec, sizes), 2)
-        model = resnet_block(w, h, bias=bias)
+        model = resnet_block(w, h, bias=bias, max_parameters=max_parameters)
     elif bias:
         raise InvalidArgument(f"spec {spec!r}: '+bias' applies to linear, relu, leaky and resnet only")
     elif base == "attention":
         d, k = _expect(spec, _sizes(spec, sizes), 2)
-        model = attention(d, k)
+        model = attention(d, k, max_parameters=max_parameters)
     elif base == "conv1d":
         dims = _sizes(spec, sizes)
         if len(dims) not in (2, 3):
             raise InvalidArgument(f"spec {spec!r}: conv1d takes LxK or LxKxC")
-        model = conv1d(dims[0], dims[1], channels=dims[2] if len(dims) == 3 else 1)
+        model = conv1d(dims[0], dims[1], channels=dims[2] if len(dims) == 3 else 1, max_parameters=max_parameters)
     elif base == "factorization":
         n, r, m = _expect(spec, _sizes(spec, sizes), 3)
-        model = factorization(n, r, m)
+        model = factorization(n, r, m, max_parameters=max_parameters)
     elif base == "nmf":
         n, r, m = _expect(spec, _sizes(spec, sizes), 3)
-        model = nmf(n, r, m)
+        model = nmf(n, r, m, max_parameters=max_parameters)
     elif base == "sym":
         n, r = _expect(spec, _sizes(spec, sizes), 2)
-        model = symmetric_factorization(n, r)
+        model = symmetric_factorization(n, r, max_parameters=max_parameters)
     elif base == "product":
         (d,) = _expect(spec, _sizes(spec, sizes), 1)
         if d < 1 or d > 64:
