@@ -17,6 +17,7 @@ This module does not decide *what* is reported; the callers do.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -87,11 +88,12 @@ class TerminalProgress:
         while True:
             desc = f"{self.label}: {self.stage}"
             if self._bar is None:
-                self._bar = tqdm(total=None, file=self.stream, leave=False, dynamic_ncols=True,
+                self._bar = tqdm(total=None, file=self.stream, leave=False, ncols=self._columns(), nrows=self._rows(),
                                  bar_format=_NO_TOTAL, mininterval=0)
                 self._bar.start_t = self.t0  # elapsed since the command started
             bar = self._bar
             bar.desc = desc
+            bar.ncols = self._columns()
             if self.total:
                 bar.bar_format = _WITH_TOTAL
                 bar.total, bar.n = self.total, min(self.done or 0, self.total)
@@ -100,6 +102,21 @@ class TerminalProgress:
             bar.refresh()
             if self._stop.wait(self.interval):
                 return
+
+    def _size(self) -> tuple[int, int]:
+        try:
+            size = os.get_terminal_size(self.stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            return 0, 0
+        return size.columns, size.lines
+
+    def _columns(self) -> int:
+        """The terminal's width; 80 when it reports none (a pseudo-terminal of size 0x0)."""
+        return self._size()[0] or 80
+
+    def _rows(self) -> int:
+        """The terminal's height; 24 when it reports none (tqdm hides its line on a 0-row terminal)."""
+        return self._size()[1] or 24
 
     def close(self) -> None:
         """Stop the heartbeat and clear the line."""

@@ -19,28 +19,11 @@ __all__ = ["main"]
 DEMO_SPEC = "relu:3x4x3"
 
 
-class _Progress:
-    """A one-line progress display on stderr (silent when stderr is not a terminal)."""
+def _progress(enabled: bool, label: str):
+    """The terminal progress line of a command (see :mod:`flowlaws._progress`), started."""
+    from ._progress import TerminalProgress
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.bar = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit="dim", leave=False, file=sys.stderr)
-        self.bar.total = total
-        self.bar.set_description(stage)
-        self.bar.n = done
-        self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+    return TerminalProgress(enabled, label=label).start()
 
 
 _MODULE_ATTR = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -185,17 +168,32 @@ def _as_model(obj: Any, source: str):
     return None
 
 
+_NOT_DETERMINED = "the count is NOT determined"
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from ._analyze import analyze
+    from .errors import BudgetExceeded
 
     model = _model(args.spec)
-    progress = _Progress(not args.json and not args.quiet)
+    options: dict[str, Any] = {}
+    if args.max_dim is not None:
+        options["max_dim"] = args.max_dim
+    progress = _progress(not args.json and not args.quiet, f"flowlaws analyze {args.spec}")
     try:
         res = analyze(model, flow=args.flow, tau=args.tau, metric=_metric(args.metric), max_degree=args.max_degree,
-                      progress=progress, on_interrupt="partial")
+                      progress=progress, on_interrupt="partial", **options)
     except KeyboardInterrupt:
-        print("flowlaws: interrupted before any bound was proved", file=sys.stderr)
+        print(f"flowlaws: interrupted before any bound was proved; {_NOT_DETERMINED}", file=sys.stderr)
         return 130
+    except BudgetExceeded as err:
+        if getattr(args, "debug", False):
+            raise
+        msg = str(err).splitlines()[0]
+        if "--max-dim" not in msg:  # the library's message names max_dim=; say how to raise it here
+            msg += f" (CLI: --max-dim {model.dim})" if (args.max_dim or 0) < model.dim else " (CLI: --max-dim N)"
+        print(f"flowlaws: error: {msg}", file=sys.stderr)
+        return 2
     finally:
         progress.close()
     if args.certificate:
@@ -206,26 +204,54 @@ def _analyze(args: argparse.Namespace) -> int:
         if res.interrupted:
             lo, hi = res.bounds
             proved = "" if (lo or res.rank) else " (interrupted before any bound was proved)"
-            print(f"INTERRUPTED — partial result, not certified: between {lo} and {hi} laws{proved}")
+            print(f"INTERRUPTED — partial result, not certified: between {lo} and {hi} laws{proved}; "
+                  f"{_NOT_DETERMINED}")
         if args.latex:
             print(res.to_latex())
         elif args.expand:
             print(res.expanded())
         else:
             print(res)
+        if not res.complete and not res.interrupted:
+            print(_degree_hint(res, args.max_degree))
         if args.certificate:
             print(f"certificate written to {args.certificate}")
     return 130 if res.interrupted else 0
+
+
+def _degree_hint(res: Any, max_degree: int | None) -> str:
+    """The one-line next step for a finished result that proves only bounds."""
+    from ._analyze import DEFAULT_MAX_DEGREE
+
+    if max_degree is None:
+        max_degree = DEFAULT_MAX_DEGREE + (1 if getattr(res.flow, "name", "") == "nesterov" else 0)
+    lo, hi = res.bounds
+    if any("law search stopped" in note for note in res.notes):
+        return (f"hint: {_NOT_DETERMINED} (between {lo} and {hi} laws); the law search hit its size budget "
+                f"below degree {max_degree}, so a larger --max-degree will not help here")
+    return (f"hint: {_NOT_DETERMINED} (between {lo} and {hi} laws); laws of degree up to {max_degree} were "
+            f"searched: try --max-degree {max_degree + 1} or more")
+
+
+#: exit status of ``flowlaws check`` when every certificate is valid but one proves only bounds
+EXIT_INCOMPLETE = 3
+
+_CHECK_EPILOG = """exit status:
+  0    every certificate proves its count exactly (lower bound = upper bound)
+  2    at least one certificate is rejected (or a file cannot be read)
+  3    every certificate is valid, but at least one proves only bounds:
+       the count is NOT determined (a Ctrl-C partial result, or --max-degree too low)
+  130  interrupted (Ctrl-C)"""
 
 
 def _check(args: argparse.Namespace) -> int:
     from .errors import CertificateError
     from .verify import check_certificate, read_certificate
 
-    failed = 0
+    failed = incomplete = 0
     for done, path in enumerate(args.certificates):
         t = time.perf_counter()
-        progress = _Progress(not args.quiet)
+        progress = _progress(not args.quiet, f"flowlaws check {path}")
         try:
             report = check_certificate(read_certificate(path), progress=progress)
         except KeyboardInterrupt:
@@ -241,9 +267,16 @@ def _check(args: argparse.Namespace) -> int:
             progress.close()
         proved = report.get("proved", {}) if isinstance(report, dict) else {}
         lo, hi = proved.get("lower_bound"), proved.get("upper_bound")
-        verdict = f"exactly {hi} laws" if lo == hi else f"between {lo} and {hi} laws"
-        print(f"{path}: certificate verified: {verdict} ({time.perf_counter() - t:.2f} s)")
-    return 2 if failed else 0
+        seconds = f"({time.perf_counter() - t:.2f} s)"
+        if lo is not None and lo == hi:
+            print(f"{path}: certificate verified: exactly {hi} laws {seconds}")
+        else:
+            incomplete += 1
+            print(f"{path}: certificate verified, bounds only: between {lo} and {hi} laws; {_NOT_DETERMINED} "
+                  f"{seconds}")
+    if failed:
+        return 2
+    return EXIT_INCOMPLETE if incomplete else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -343,17 +376,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tau", default=None, help="exact damping of --flow momentum, e.g. 1 or 1/2 (default 1)")
     p.add_argument("--metric", default=None, help="euclidean, nmf, or a JSON file with a D×D matrix of polynomials/rationals "
                    "(rows of ints or strings such as \"1/(1 + x0^2)\", or {\"i,j\": entry}); default: the model's own")
-    p.add_argument("--max-degree", type=int, default=None, help="largest degree of the law search (default 4)")
+    p.add_argument("--max-degree", type=int, default=None,
+                   help="largest degree of the law search (default 4, 5 for nesterov); raise it when the result "
+                        "proves only bounds")
+    p.add_argument("--max-dim", type=int, default=None, metavar="N",
+                   help="refuse models with more than N parameters (default 20000); raise it to try a larger model")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object (stable keys, see the README)")
     out.add_argument("--latex", action="store_true", help="print the laws as a LaTeX align* block")
     out.add_argument("--expand", action="store_true", help="print every law fully expanded (default: grouped)")
     p.add_argument("--certificate", metavar="OUT.json", help="write the certificate")
-    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress display (progress is shown on stderr only when it is a terminal)")
     p.set_defaults(func=_analyze)
 
-    p = sub.add_parser("check", help="verify certificates with the independent checker")
-    p.add_argument("certificates", nargs="+", metavar="CERT.json")
+    p = sub.add_parser("check", help="verify certificates with the independent checker", epilog=_CHECK_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("certificates", nargs="+", metavar="CERT.json",
+                   help="certificate files written by flowlaws analyze --certificate or Result.save")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=_check)
 
@@ -361,24 +401,32 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_demo)
 
     p = sub.add_parser("compare", help="count the laws under every flow side by side")
-    p.add_argument("spec", metavar="SPEC|GRAPH.json|module:attr")
-    p.add_argument("--max-degree", type=int, default=None)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("spec", metavar="SPEC|GRAPH.json|module:attr",
+                   help="architecture, as for flowlaws analyze (a spec such as relu:3x3x3, GRAPH.json or module:attr)")
+    p.add_argument("--max-degree", type=int, default=None,
+                   help="largest degree of the law search under every flow (default: each flow's own)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with a row per flow")
     p.set_defaults(func=_compare)
 
-    p = sub.add_parser("bias-lab", help="the leaky-ReLU implicit-bias experiment: plots and figures.json")
-    p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--init-scale", type=float, action="append", help="repeat for several scales")
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--n", type=int, default=None, help="number of data points")
-    p.add_argument("--d", type=int, default=None, help="input dimension")
-    p.add_argument("--width", type=int, default=None, help="hidden neurons")
-    p.add_argument("--quiet", action="store_true")
+    p = sub.add_parser("bias-lab", help="the leaky-ReLU implicit-bias experiment: plots and figures.json",
+                       epilog="With the defaults it runs for about 1.5 minutes on two cores (see the runtime table "
+                              "in the CLI reference); the progress line names each phase.")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory for the PNG plots and figures.json "
+                   "(created if missing)")
+    p.add_argument("--init-scale", type=float, action="append",
+                   help="standard deviation of the first layer at initialisation; repeat for several scales "
+                        "(default 1e-6, 1e-4, 1e-3, 1e-2, 1e-1)")
+    p.add_argument("--steps", type=int, default=None, help="gradient-descent steps per init scale (default 1000)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the data and the initialisations (default 0)")
+    p.add_argument("--n", type=int, default=None, help="number of data points (default 50)")
+    p.add_argument("--d", type=int, default=None, help="input dimension (default 2000)")
+    p.add_argument("--width", type=int, default=None, help="hidden neurons (default 100)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_bias_lab)
 
     p = sub.add_parser("show", help="show an architecture's parameters and path-lifting")
-    p.add_argument("spec", metavar="SPEC|GRAPH.json|module:attr")
+    p.add_argument("spec", metavar="SPEC|GRAPH.json|module:attr",
+                   help="architecture, as for flowlaws analyze (a spec such as relu:3x3x3, GRAPH.json or module:attr)")
     p.set_defaults(func=_show)
 
     from .sweep.cli import add_parser as add_sweep_parser

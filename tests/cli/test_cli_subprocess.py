@@ -303,7 +303,8 @@ def test_ctrl_c_prints_a_labelled_partial_result(tmp_path):
     rc, out, err = _interrupt([sys.executable, "slowrank.py", "analyze", "relu:3x4x3", "--certificate", "part.json"],
                               tmp_path, wait_ready=True, delay=0.2)
     assert rc == 130, (out, err)
-    assert out.splitlines()[0] == "INTERRUPTED — partial result, not certified: between 4 and 24 laws"
+    assert out.splitlines()[0] == ("INTERRUPTED — partial result, not certified: between 4 and 24 laws; "
+                                   "the count is NOT determined")
     assert "note: interrupted" in out and "Traceback" not in err
     cert = json.loads((tmp_path / "part.json").read_text())
     assert cert["meta"]["interrupted"] is True and cert["bounds"] == {"lower": 4, "upper": 24}
