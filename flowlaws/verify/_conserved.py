@@ -423,6 +423,7 @@ def assert_conserved(
     ...
     flowlaws.verify.NotConserved: law s*(u*v' - v*u') is not conserved by momentum flow (tau=1): <grad h, (0, 0, grad phi[0])> = s*u^2 - s*v^2 is not identically 0; at {s: 1, u: 2, v: 3} (other coordinates do not matter) it equals -5
     """
+    __tracebackhide__ = True  # pytest: the failure shows the caller's line and the counterexample, not this code
     space, h, m, shown, failure = _check(model, law, flow, tau, metric)
     if failure is None:
         return
