@@ -38,4 +38,4 @@ def test_a_false_law_fails_briefly_with_its_counterexample(pytester, call):
     assert len(lines) < 40, text
     assert "counterexample:  W1[0,1] = 1, W2[0,0] = 1" in text  # the plugin's summary
     assert f">       {call}" in text  # the failing line is the user's
-    assert "_conserved.py" not in text and "__tracebackhide__" not in text and "space, h, m" not in text
+    assert "flowlaws/verify/" not in text and "__tracebackhide__" not in text and "space, h, m" not in text
