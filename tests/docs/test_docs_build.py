@@ -24,8 +24,14 @@ def test_mkdocs_build_strict_has_no_warning(tmp_path):
     assert "WARNING" not in output, output
     for page in ["index.html", "mathematics/index.html", "howto-torch/index.html",
                  "howto-momentum-nmf/index.html", "plots/index.html", "examples/quickstart/index.html",
-                 "images/count_heatmap.png", "images/rank_growth.png", "examples/quickstart.ipynb"]:
+                 "images/count_heatmap.png", "images/rank_growth.png", "examples/quickstart.ipynb",
+                 "cli/index.html", "api/index.html"]:
         assert (site / page).is_file(), page
+    api = (site / "api" / "index.html").read_text(encoding="utf-8")
+    for name in ["flowlaws.analyze", "flowlaws.models.mlp", "flowlaws.verify.check_certificate",
+                 "flowlaws.verify.strategies.mlps", "flowlaws.dynamics.implicit_bias.run_lab",
+                 "flowlaws.errors.BudgetExceeded"]:  # rendered from the docstrings by mkdocstrings
+        assert f'id="{name}"' in api, name
 
 
 def test_every_page_is_in_the_nav():
