@@ -147,8 +147,11 @@ def rank_growth() -> dict[str, Any]:
         for case in (c for c in cases if c["flow"] == flow):
             i = specs.index(case["spec"])
             ys = [r / case["dim"] for r in case["rank_by_depth"]]
+            # cases that coincide (relu:3x3x3 and sym:3x2 under gradient flow) stay visible: wider lines
+            # and larger hollow markers first, narrower and smaller ones drawn over them
             ax.plot(range(1, len(ys) + 1), ys, marker=MARKERS[i % len(MARKERS)], color=f"C{i}",
-                    ls=("-", "--", ":", "-.")[i % 4], ms=7 - i % 3, alpha=0.85,
+                    ls=("-", "--", ":", "-.")[i % 4], ms=12 - 1.4 * i, mfc="none", mew=1.5,
+                    lw=3.2 - 0.4 * i,
                     label=f"{case['spec']}: rank {case['rank']} of {case['dim']}")
         ax.set_xlabel("bracket depth k (words of depth ≤ k)")
         ax.set_title("gradient flow" if flow == "gradient" else "momentum, τ = 1")
