@@ -50,7 +50,7 @@ class TerminalProgress:
     --------
     >>> import io
     >>> p = TerminalProgress(True, label="demo", stream=io.StringIO())  # not a terminal: silent
-    >>> p.start(); p("rank", 3, 10); p.close()
+    >>> _ = p.start(); p("rank", 3, 10); p.close()
     >>> p.enabled
     False
     """
