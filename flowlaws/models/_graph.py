@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import BudgetExceeded, DomainError, InvalidArgument, UnsupportedArchitecture
 from ._model import DEFAULT_MAX_PHI_TERMS, Model, integer_coordinates
 
-__all__ = ["from_graph", "mlp_graph", "graph_path_lifting"]
+__all__ = ["from_graph", "mlp_graph", "graph_path_lifting", "graph_network"]
 
 KINDS = ("input", "hidden", "output", "bias")
 ACTIVATIONS = ("linear", "relu", "leaky_relu")
@@ -130,6 +130,32 @@ def _validate(G) -> tuple[list, dict, list[str], dict]:
     if not names:
         raise InvalidArgument("G has no trainable edge: nothing to analyse")
     return list(nx.topological_sort(G)), kinds, names, edge_param
+
+
+def graph_network(G):
+    """``(GraphNetwork, parameter names)`` of a validated ``networkx.DiGraph`` (nodes in topological order).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph()
+    >>> G.add_node("x", kind="input"); G.add_node("h", kind="hidden", activation="relu")
+    >>> G.add_node("y", kind="output")
+    >>> G.add_edge("x", "h", param="a"); G.add_edge("h", "y", trainable=False, value="1/2")
+    >>> net, names = graph_network(G)
+    >>> net.edges, names
+    (((0, 1, 0, None), (1, 2, None, Fraction(1, 2))), ['a'])
+    """
+    from ..algebra._graph_network import GraphNetwork
+
+    order, kinds, names, edge_param = _validate(G)
+    position = {node: k for k, node in enumerate(order)}
+    acts = tuple(G.nodes[n].get("activation", "relu") if kinds[n] == "hidden" else None for n in order)
+    edges = []
+    for (u, v), (how, what) in edge_param.items():
+        edges.append((position[u], position[v], what, None) if how == "param" else (position[u], position[v], None, what))
+    edges.sort(key=lambda e: (e[1], e[0]))
+    return GraphNetwork(tuple(kinds[n] for n in order), acts, tuple(edges), len(names)), names
 
 
 def graph_path_lifting(G, *, max_terms: int = DEFAULT_MAX_PHI_TERMS):
