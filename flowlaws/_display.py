@@ -13,7 +13,10 @@ that structure up to a rational factor, compared exactly term by term
 and printed fully expanded. This module does not check that a law is
 conserved (``flowlaws.verify`` does) and recognises only models in the layered
 network layout (``flowlaws.models.mlp``, ``factorization``, ``nmf``,
-``from_torch``); laws of other models are always ``"other"``.
+``from_torch`` of an ``nn.Sequential``); laws of other models (residual blocks,
+convolutions, attention, graphs) are read from their variable names by
+:mod:`flowlaws._display_blocks` (slices of named parameters, Gram entries), under
+the same rule, and are ``"other"`` when that finds no structure either.
 
 Examples
 --------
@@ -32,12 +35,13 @@ import re
 from fractions import Fraction
 from typing import Any, Sequence
 
+from ._display_blocks import BLOCK_TITLES, _factor_text, _Printer, group_block_laws
+
 __all__ = ["law_form", "expand_form", "law_text", "group_laws", "format_groups", "to_latex", "to_html"]
 
 Mono = tuple[tuple[int, int], ...]
 Poly = dict[Mono, Fraction]
 
-MINUS = "−"
 _KIND_TITLES = {
     "neuron": "per-neuron laws",
     "neuron-sum": "per-neuron laws (mirror metric)",
@@ -318,42 +322,6 @@ def expand_form(form: dict[str, Any], model: Any, variables: tuple[str, ...]) ->
 
 
 # -- printing ----------------------------------------------------------------------
-def _tex_name(base: str) -> str:
-    m = re.fullmatch(r"([A-Za-z]+)(\d+)", base)
-    if m:
-        return f"{m[1]}_{{{m[2]}}}"
-    if re.fullmatch(r"[A-Za-z]", base):
-        return base
-    return r"\mathtt{" + base.replace("\\", "").replace("_", r"\_").replace("{", "").replace("}", "") + "}"
-
-
-class _Printer:
-    """Plain-text (Unicode) or LaTeX spelling of the pieces of a form."""
-
-    def __init__(self, latex: bool) -> None:
-        self.latex = latex
-        self.minus = " - " if latex else f" {MINUS} "
-
-    def name(self, base: str, prime: bool = False) -> str:
-        out = _tex_name(base) if self.latex else base
-        return out + "'" if prime else out
-
-    def T(self, x: str) -> str:
-        return x + (r"^{\top}" if self.latex else "ᵀ")
-
-    def sq_norm(self, x: str) -> str:
-        return rf"\lVert {x}\rVert^2" if self.latex else f"‖{x}‖²"
-
-    def sq(self, x: str) -> str:
-        return f"{x}^2" if self.latex else f"{x}²"
-
-    def total(self, x: str) -> str:
-        return rf"\textstyle\sum {x}" if self.latex else f"Σ{x}"
-
-    def dot(self) -> str:
-        return r" \cdot " if self.latex else "·"
-
-
 def _row(lay: _Layout, p: _Printer, l: int, i: Any, prime: bool = False) -> str:
     """Row ``i`` of ``W_l`` (the incoming weights of neuron ``i``), in the model's names."""
     base, tr = lay.names[("W", l)]
@@ -415,31 +383,9 @@ def _body(kind: str, l: int, idx: tuple, lay: _Layout, p: _Printer, negate: bool
     return "(" + " ".join(parts) + f")[{i},{j}]"
 
 
-def _factor_text(form: dict[str, Any], lay: _Layout, p: _Printer) -> tuple[str, bool]:
-    """The scalar factor in front of the structure, and whether the structure is negated."""
-    c = Fraction(form["coefficient"])
-    negate = c < 0
-    mag = abs(c)
-    parts = []
-    if mag != 1:
-        parts.append(rf"\frac{{{mag.numerator}}}{{{mag.denominator}}}" if (p.latex and mag.denominator != 1) else str(mag))
-    k = form.get("time_power", 0)
-    if k:
-        parts.append(("t" if k == 1 else f"t^{{{k}}}") if p.latex else ("t" if k == 1 else f"t^{k}"))
-    rate = form.get("time_rate") or 0
-    if rate:
-        q = Fraction(rate)
-        if p.latex:
-            r = "" if q == 1 else (str(q) if q.denominator == 1 else rf"\frac{{{q.numerator}}}{{{q.denominator}}}") + " "
-            parts.append(rf"e^{{{r.lstrip()}t}}")
-        else:
-            parts.append(f"exp({'' if q == 1 else f'{q}·'}t)")
-    return p.dot().join(parts), negate
-
-
 def _render(form: dict[str, Any], lay: _Layout, p: _Printer, index_names: tuple | None = None) -> str:
     idx = index_names or form["index"]
-    factor, negate = _factor_text(form, lay, p)
+    factor, negate = _factor_text(form, p)
     body = _body(form["kind"], form["layer"], idx, lay, p, negate)
     if not factor:
         return body
@@ -501,6 +447,9 @@ def group_laws(result: Any, model: Any = None) -> list[dict[str, Any]]:
         (the Law objects), ``indices`` (their positions), ``forms`` (as from
         :func:`law_form`, None for ``"other"``), ``text`` (readable strings), and
         ``neurons`` (neuron groups) or ``entries`` (matrix groups: ``(i, j)`` pairs).
+        Laws outside the layered layout are grouped by slice and Gram structure
+        (kinds ``"slice-norms"``, ``"gram"``, …, with ``compact`` lines: see
+        :func:`flowlaws._display_blocks.group_block_laws`).
 
     Examples
     --------
@@ -540,13 +489,21 @@ def group_laws(result: Any, model: Any = None) -> list[dict[str, Any]]:
             (g["neurons"] if "neurons" in g else g["entries"]).append(
                 form["index"][0] if "neurons" in g else tuple(form["index"])
             )
-    return list(groups.values())
+    out = list(groups.values())
+    other = groups.get(("other", None))
+    if other is not None:  # residual, conv, attention, graph and torch laws: slices and Gram entries
+        out.remove(other)
+        out += group_block_laws(other["laws"], other["indices"])
+        out.sort(key=lambda g: g["indices"][0])
+    return out
 
 
-def _compact(group: dict[str, Any], lay: _Layout, p: _Printer) -> str | None:
+def _compact(group: dict[str, Any], lay: _Layout | None, p: _Printer) -> str | None:
     """One line for a group that covers every neuron / entry of its layer with the same factor."""
+    if "compact" in group:  # slice / Gram groups carry their own (checked) line
+        return group["compact_latex" if p.latex else "compact"]
     forms = group["forms"]
-    if group["kind"] == "other" or len(forms) < 2:
+    if group["kind"] == "other" or len(forms) < 2 or lay is None:
         return None
     factor = {(f["coefficient"], f.get("time_power", 0), f.get("time_rate") or 0) for f in forms}
     if len(factor) != 1 or next(iter(factor))[0] != 1:
@@ -568,9 +525,11 @@ def _compact(group: dict[str, Any], lay: _Layout, p: _Printer) -> str | None:
 
 
 def _title(group: dict[str, Any]) -> str:
-    title = _KIND_TITLES[group["kind"]]
+    title = _KIND_TITLES.get(group["kind"]) or BLOCK_TITLES[group["kind"]]
     if group["layer"] is not None:
         title += f", hidden layer {group['layer']}"
+    if group.get("params"):
+        title += " of " + ", ".join(group["params"])
     return title + f" ({len(group['laws'])})"
 
 
@@ -581,7 +540,6 @@ def format_groups(result: Any, *, indent: str = "  ", max_lines: int = _MAX_LINE
     if all(g["kind"] == "other" for g in groups):
         return [f"{indent}{law}" for law in result.laws]
     lay = _layout(result.model, tuple(result.laws[0].variables))
-    assert lay is not None
     p = _Printer(False)
     lines = []
     for g in groups:
@@ -650,12 +608,11 @@ def _latex_lines(result: Any, max_laws: int | None) -> list[str]:
         if g["kind"] == "other":
             texts = [_expanded_latex(law) for law in g["laws"]]
         else:
-            assert lay is not None
             compact = _compact(g, lay, p)
             if compact is not None:
                 out.append(f"&{compact} && {label}")
                 continue
-            texts = [_render(f, lay, p) for f in g["forms"]]
+            texts = g["latex"] if "latex" in g else [_render(f, lay, p) for f in g["forms"]]  # type: ignore[arg-type]
         shown = texts if max_laws is None else texts[:max_laws]
         out += [f"&{t}" + (f" && {label}" if k == 0 else "") for k, t in enumerate(shown)]
         if len(shown) < len(texts):
@@ -690,7 +647,7 @@ def to_html(result: Any, *, max_lines: int = _MAX_LINES) -> str:
         p = _Printer(False)
         parts.append("<ul>")
         for g in group_laws(result):
-            compact = _compact(g, lay, p) if lay is not None else None
+            compact = _compact(g, lay, p)
             if compact is not None:
                 parts.append(f"<li>{e(_title(g))}: <code>{e(compact)}</code></li>")
                 continue

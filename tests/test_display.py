@@ -186,10 +186,15 @@ def test_near_misses_are_other():
         odd = Law(tuple(terms), law.variables)
         assert D.law_form(odd, res.model) is None
         assert D.law_text(odd, res.model) == str(odd)
-    groups = D.group_laws([Law(tuple(variants[0]), law.variables), law], res.model)
+    groups = D.group_laws([Law(tuple(variants[1]), law.variables), law], res.model)
     assert [(g["kind"], g["indices"]) for g in groups] == [("other", [0]), ("neuron", [1])]
-    # models outside the layered layout: always "other", printed as before
-    for spec in ("product:3", "sym:2x1", "attention:2x1"):
+    # a neuron law with a term missing is no neuron law, but still an exact sum over slices
+    groups = D.group_laws([Law(tuple(variants[0]), law.variables), law], res.model)
+    assert [(g["kind"], g["indices"]) for g in groups] == [("slice-norms", [0]), ("neuron", [1])]
+    assert groups[0]["text"] == ["‖W1[0,:]‖² − W2[0,0]²"]
+    # models outside the layered layout without slice structure: "other", printed as before
+    # (attention, residual and conv laws are grouped by flowlaws._display_blocks)
+    for spec in ("product:3", "sym:2x1"):
         res = analysed(spec)
         assert all(g["kind"] == "other" for g in D.group_laws(res))
         assert str(res).splitlines()[2:2 + len(res.laws)] == [f"  {law}" for law in res.laws]
