@@ -16,9 +16,9 @@ import os
 from fractions import Fraction
 from typing import Any
 
-from ._analyze import Result, _law_from_poly
-from ._flows import Flow, check_flow
-from ._metric import MatrixMetric
+from ._result import Result, law_from_poly
+from .engine.flow import Flow, check_flow
+from .engine.metric import MatrixMetric
 from .errors import CertificateError, FlowlawsError, InvalidArgument
 from .models._model import Model
 from .verify.checker._jsonlimits import MAX_JSON_DEPTH, json_too_deep
@@ -143,7 +143,7 @@ def load(path: str, *, check: bool = True) -> Result:
         flow = _flow(flow_spec, model)
         model.metric = flow.metric  # the model carries the metric it was analysed with, as models.nmf does
         rate = flow.tau if (flow.name == "momentum" and flow.tau) else 0
-        laws = [_law_from_poly(dict(_terms(h)), tuple(names), rate) for h in cert["laws"]]
+        laws = [law_from_poly(dict(_terms(h)), tuple(names), rate) for h in cert["laws"]]
         rank = int(cert["rank"]["value"])
         timings = {str(k): float(v) for k, v in cert.get("timings", {}).items()}
     except (KeyError, IndexError, TypeError, ValueError, FlowlawsError) as err:

@@ -14,6 +14,8 @@ Examples
 'u^2 - v^2'
 >>> law.degree
 2
+>>> [law]                      # repr is the readable law, cut with … past REPR_WIDTH characters
+[u^2 - v^2]
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Law", "Term"]
+__all__ = ["Law", "Term", "REPR_WIDTH"]
+
+REPR_WIDTH = 120
 
 Term = tuple[int, tuple[tuple[int, int], ...]]
 
@@ -33,7 +37,7 @@ def _monomial_str(monomial: tuple[tuple[int, int], ...], names: tuple[str, ...])
     return "*".join(parts) if parts else "1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Law:
     """A polynomial conservation law with integer coefficients.
 
@@ -79,6 +83,10 @@ class Law:
             rate = "t" if self.time_rate == 1 else f"{self.time_rate}*t"
             out = f"exp({rate})*({out})"
         return out
+
+    def __repr__(self) -> str:
+        text = str(self)
+        return text if len(text) <= REPR_WIDTH else text[: REPR_WIDTH - 1] + "…"
 
     def to_sympy(self, symbols: dict[str, Any] | None = None) -> Any:
         """The law as a SymPy expression (symbols named after the parameters).

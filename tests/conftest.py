@@ -20,7 +20,7 @@ from pathlib import Path as _Path
 import pytest as _pytest
 
 ROOT = _Path(__file__).resolve().parents[1]
-ENGINE_AND_HEAVY = ("flowlaws.algebra", "flowlaws.models", "flowlaws._analyze", "flowlaws._flows",
+ENGINE_AND_HEAVY = ("flowlaws.algebra", "flowlaws.models", "flowlaws._analyze", "flowlaws.engine",
                     "flowlaws._parse", "flowlaws.dynamics", "flint", "sympy", "numpy")
 
 _PREAMBLE = r"""

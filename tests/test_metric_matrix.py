@@ -9,8 +9,8 @@ import pytest
 import sympy
 
 import flowlaws as fl
-from flowlaws._flows import check_flow
-from flowlaws._metric import MatrixMetric, metric_matrix
+from flowlaws.engine.flow import check_flow
+from flowlaws.engine.metric import MatrixMetric, metric_matrix
 from flowlaws.errors import CertificateError, DomainError, InvalidArgument
 from flowlaws.verify import NotConserved, assert_conserved, check_certificate, is_conserved
 

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 import flowlaws as fl
-import flowlaws._flows as flows_module
-from flowlaws._flows import _ctx, check_flow, explicit_fields
+import flowlaws.engine.family as family_module
+import flowlaws.engine.search as search_module
+from flowlaws.engine.fields import flint_context as _ctx, explicit_fields
+from flowlaws.engine.flow import check_flow
 from flowlaws.algebra._laws import FieldVerifier
 from flowlaws.algebra._lie import drift_lie_rank
 from flowlaws.algebra._network_fields import LayeredNetwork
@@ -72,7 +74,8 @@ def test_relu_nets_have_no_momentum_law(widths, bias, act, monkeypatch):
     def refuse(*args, **kw):
         raise AssertionError("the explicit fields were built")
 
-    monkeypatch.setattr(flows_module, "explicit_fields", refuse)
+    monkeypatch.setattr(family_module, "explicit_fields", refuse)
+    monkeypatch.setattr(search_module, "explicit_fields", refuse)
     res = checked(fl.analyze(fl.models.mlp(widths, act, bias=bias), flow="momentum", tau=1))
     assert res.count == 0 and res.rank == res.dim and res.complete and not res.laws
 

@@ -400,7 +400,7 @@ def expectations(expect: Any, flows: Sequence[str]) -> dict[str, tuple[str, Call
     >>> expectations("relu", ["gradient"])["*"][0]
     'sum(hidden)'
     """
-    from .._flows import FLOWS
+    from ..engine.flow import FLOWS
 
     if expect is None:
         return {}

@@ -6,7 +6,7 @@ import random
 import pytest
 
 import flowlaws as fl
-from flowlaws._flows import _ctx, explicit_fields
+from flowlaws.engine.fields import flint_context as _ctx, explicit_fields
 from flowlaws.algebra._laws import FieldVerifier, grading_from_fields
 from flowlaws.algebra._network_fields import LayeredNetwork
 from flowlaws.algebra._network_laws import LocalVerifier, network_grading, structural_candidates

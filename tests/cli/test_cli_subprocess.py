@@ -269,7 +269,8 @@ def test_debug_shows_the_traceback(tmp_path):
 # -- Ctrl-C --------------------------------------------------------------------------
 SLOW_RANK = """
 import sys, time
-import flowlaws._analyze as A
+import flowlaws.engine.degree_search as A
+import flowlaws.engine.structural as S
 from flowlaws import cli
 
 def slow_rank(*args, **kwargs):
@@ -277,6 +278,7 @@ def slow_rank(*args, **kwargs):
     time.sleep(120)
 
 A.lie_rank = slow_rank
+S.lie_rank = slow_rank
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -332,12 +334,14 @@ def test_ctrl_c_on_a_long_real_analysis(tmp_path):
 
 
 def test_analyze_on_interrupt_partial_in_process(monkeypatch):
-    import flowlaws._analyze as A
+    import flowlaws.engine.degree_search as A
+    import flowlaws.engine.structural as S
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(A, "lie_rank", interrupted)
+    monkeypatch.setattr(S, "lie_rank", interrupted)
     model = fl.models.parse("relu:3x4x3")
     with pytest.raises(KeyboardInterrupt):
         fl.analyze(model)

@@ -179,16 +179,17 @@ def test_unreachable_scheduler():
 
 
 def test_row_of_a_refused_flow_and_of_a_failed_check(monkeypatch):
-    from flowlaws import _analyze, verify
+    from flowlaws import verify
+    from flowlaws.engine import problem as _problem
 
-    real = _analyze.check_flow
+    real = _problem.check_flow
 
     def refuse_momentum(flow, *args, **kwargs):
         if flow == "momentum":
             raise InvalidArgument("flow='momentum' is not available in this version yet")
         return real(flow, *args, **kwargs)
 
-    monkeypatch.setattr(_analyze, "check_flow", refuse_momentum)
+    monkeypatch.setattr(_problem, "check_flow", refuse_momentum)
     row, cert = compute("relu:2x2x1", "momentum", 0)
     assert cert is None and row["error"] == "InvalidArgument: flow='momentum' is not available in this version yet"
     assert row["params"] == 6 and row["certified"] is False and row["count"] is None

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ._parse import _Parser
-from .errors import DomainError, InvalidArgument
-from .models._model import poly_json
+from .._parse import _Parser
+from ..errors import DomainError, InvalidArgument
+from ..models._model import poly_json
 
 __all__ = ["MatrixMetric", "metric_matrix"]
 

@@ -1,0 +1,169 @@
+"""What ``analyze`` returns: the :class:`Result` (count, bounds, laws, certificate) and its displays."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine.flow import Flow
+from .laws import Law
+from .models._model import Model
+
+__all__ = ["Result", "law_from_poly"]
+
+
+def law_from_poly(h: dict, variables: tuple[str, ...], tau: Any = 0) -> Law:
+    """A found law as a :class:`Law`; on the momentum phase space (``tau > 0``) a
+    power ``s^k`` common to every term is factored out as ``exp(k·τ·t)``."""
+    terms = [(int(c), tuple(mono)) for mono, c in h.items()]
+    rate: Any = 0
+    if tau:
+        powers = {mono[0][1] if mono and mono[0][0] == 0 else 0 for _, mono in terms}
+        if len(powers) == 1 and (k := powers.pop()):
+            terms = [(c, mono[1:]) for c, mono in terms]
+            rate = k * tau
+    terms.sort(key=lambda t: ([v for v, _ in t[1]], [-e for _, e in t[1]]))
+    return Law(tuple(terms), variables, rate)
+
+
+@dataclass(repr=False)
+class Result:
+    """What :func:`analyze` proved.
+
+    Attributes
+    ----------
+    count : int
+        The maximal number of independent laws: exact when ``complete``,
+        otherwise the proved upper bound (see ``bounds``).
+    dim : int
+        Dimension of the phase space.
+    rank : int
+        Certified lower bound of the trace dimension at the certificate's point.
+    laws : list of Law
+        Exact, independent laws (each checked as a polynomial identity).
+    bounds : (int, int)
+        ``(len(laws), dim - rank)``: proved lower and upper bounds of the count.
+    complete : bool
+        True when the bounds meet: the count is certified and the laws are complete.
+    certificate : dict
+        JSON-serialisable proof; re-check it with ``flowlaws.verify.check_certificate``.
+    interrupted : bool
+        True when Ctrl-C stopped the search (``analyze(..., on_interrupt="partial")``):
+        the bounds are proved, the search did not finish.
+    """
+
+    model: Model
+    flow: Flow
+    dim: int
+    rank: int
+    laws: list[Law]
+    certificate: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        return (len(self.laws), self.dim - self.rank)
+
+    @property
+    def count(self) -> int:
+        return self.dim - self.rank
+
+    @property
+    def complete(self) -> bool:
+        return len(self.laws) == self.dim - self.rank
+
+    def to_sympy(self) -> list[Any]:
+        """The laws as SymPy expressions."""
+        return [law.to_sympy() for law in self.laws]
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable summary printed by ``flowlaws analyze --json``."""
+        from ._display import group_laws
+
+        groups = group_laws(self)
+        return {
+            "model": self.model.name,
+            "flow": self.flow.to_json(),
+            "count": self.count,
+            "dim": self.dim,
+            "rank": self.rank,
+            "complete": self.complete,
+            "bounds": list(self.bounds),
+            "laws": [str(law) for law in self.laws],
+            "notes": list(self.notes),
+            "timings": self.timings,
+            "interrupted": self.interrupted,
+            "readable": [t for _, t in sorted((i, t) for g in groups for i, t in zip(g["indices"], g["text"]))],
+            "groups": [
+                {"kind": g["kind"], "layer": g["layer"], "laws": list(g["indices"])} for g in groups
+            ],
+        }
+
+    def save(self, path: str) -> None:
+        """Write the certificate as JSON."""
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.certificate, fh, indent=1)
+
+    def __repr__(self) -> str:
+        lo, hi = self.bounds
+        state = "complete" if self.complete else "bounds only"
+        return (f"<Result {self.model.name} | {self.flow} flow | count={self.count} | bounds=({lo}, {hi}) | "
+                f"{state}{' | interrupted' if self.interrupted else ''}>")
+
+    def __str__(self) -> str:
+        lo, hi = self.bounds
+        head = (
+            f"{self.model.name} under {self.flow} flow: {self.count} independent conservation law(s), certified exact"
+            if self.complete
+            else f"{self.model.name} under {self.flow} flow: between {lo} and {hi} independent laws (bounds only: the count is NOT determined)"
+        )
+        lines = [head, f"  dim = {self.dim}, certified rank = {self.rank}"]
+        lines += self._law_lines(expand=False)
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _law_lines(self, *, expand: bool) -> list[str]:
+        if expand or not self.laws:
+            return [f"  {law}" for law in self.laws]
+        from ._display import format_groups
+
+        return format_groups(self)
+
+    def expanded(self) -> str:
+        """Like ``str(result)`` with every law fully expanded (one per line), not grouped."""
+        lines = str(self).splitlines()[:2] + self._law_lines(expand=True)
+        return "\n".join(lines + [f"  note: {n}" for n in self.notes])
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The laws grouped by structure (per neuron, layer-matrix entries, other);
+        see :func:`flowlaws._display.group_laws`."""
+        from ._display import group_laws
+
+        return group_laws(self)
+
+    def to_latex(self, **options: Any) -> str:
+        r"""The laws as a LaTeX ``align*`` block for a paper (``per-neuron`` and matrix forms).
+
+        Examples
+        --------
+        >>> import flowlaws as fl
+        >>> tex = fl.analyze(fl.models.parse("relu:3x4x3")).to_latex()
+        >>> r"\lVert W_{1}[i,:]\rVert^2 - \lVert W_{2}[:,i]\rVert^2" in tex
+        True
+        """
+        from ._display import to_latex
+
+        return to_latex(self, **options)
+
+    def _repr_latex_(self) -> str:
+        from ._display import to_latex
+
+        return to_latex(self, max_laws=40).split("\n", 1)[1]  # drop the % comment line
+
+    def _repr_html_(self) -> str:
+        from ._display import to_html
+
+        return to_html(self)

@@ -1,0 +1,63 @@
+"""Stage 4 of ``analyze``: the JSON certificate of what was proved.
+
+Its format is ``docs/certificate-format.md``; :func:`flowlaws.verify.check_certificate`
+re-verifies it with its own code. ``meta`` is information only: the checker
+ignores it for the proof.
+
+Examples
+--------
+>>> word_json((3,)), word_json((0, 1, 2))
+(3, [0, [1, 2]])
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from .bounds import Bounds
+from .family import generators_json, model_json
+from .problem import Problem
+
+__all__ = ["SCHEMA", "certificate", "word_json"]
+
+SCHEMA = "flowlaws-certificate/1"
+
+
+def word_json(word: tuple[int, ...]) -> Any:
+    """A right-nested word ``(a, b, c)`` as the certificate's ``[a, [b, c]]``."""
+    return word[0] if len(word) == 1 else [word[0], word_json(word[1:])]
+
+
+def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) -> dict[str, Any]:
+    """The certificate of ``bounds`` (laws, rank words) for ``problem``."""
+    from .. import __version__
+
+    rank = bounds.rank
+    lo, hi = len(bounds.laws), problem.dim - bounds.rank_value
+    return {
+        "schema": SCHEMA,
+        "library": {"name": "flowlaws", "version": __version__},
+        "dim": problem.dim,
+        "variables": list(problem.variables),
+        "model": model_json(problem.model, problem.flow),
+        "flow": problem.flow.to_json(),
+        "generators": generators_json(problem.model, problem.flow, problem.seed),
+        "rank": {
+            "prime": problem.prime,
+            "point": [int(v) for v in problem.point],
+            "words": [word_json(w) for w in (rank.words if rank is not None else [])],
+            "value": bounds.rank_value,
+        },
+        "laws": [[[str(c), [[v, e] for v, e in mono]] for mono, c in sorted(h.items())] for h in bounds.laws],
+        "independence": {"prime": problem.prime, "point": [int(v) for v in problem.law_point], "value": lo},
+        "bounds": {"lower": lo, "upper": hi},
+        "count": hi,
+        "complete": lo == hi,
+        "timings": {k: round(v, 6) for k, v in bounds.seconds.items()},
+        "meta": {
+            "model_name": problem.model.name,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "interrupted": interrupted,
+        },
+    }

@@ -1,0 +1,75 @@
+"""Stage 1 of ``analyze``: the generator family whose brackets give the rank.
+
+Two routes, chosen by :func:`uses_network_route`:
+
+* **networks** under euclidean flows (gradient, momentum, Nesterov): seeded
+  combinations ``∇F_a`` evaluated at points by forward/backward passes on
+  jets; the path-lifting is never listed. Certified with
+  ``{"kind": "network-combinations"}`` generators.
+* everything else: the explicit python-flint fields of :mod:`flowlaws.engine.fields`,
+  certified with ``{"kind": "coordinates"}``.
+
+Examples
+--------
+>>> import flowlaws as fl
+>>> m = fl.models.mlp([2, 2, 1], "relu")
+>>> fam = generator_family(m, Flow("gradient"), prime=16777213, seed=0)
+>>> type(fam).__name__, fam.dim, generators_json(m, Flow("gradient"), 0)
+('NetworkGenerators', 6, {'kind': 'network-combinations', 'seed': 0})
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..algebra._network_fields import LayeredNetwork, NetworkGenerators
+from ..algebra._phase_fields import PhaseNetworkGenerators
+from ..algebra._polynomial_fields import PolynomialGenerators
+from ..models._model import Model
+from .fields import dense_fields, explicit_fields, fields_homogeneous
+from .flow import Flow, phase_drift
+
+__all__ = ["uses_network_route", "generator_family", "generators_json", "model_json"]
+
+
+def uses_network_route(model: Model, flow: Flow) -> bool:
+    """True for layered networks under a euclidean flow: gradient, momentum or Nesterov.
+
+    Such models are evaluated at points (seeded generator combinations, jets)
+    and certified with ``{"kind": "network-combinations"}`` generators; the
+    path-lifting is never expanded (except by the fallback law search of
+    momentum flows on small networks).
+    """
+    return model.kind == "network" and model.layers is not None and flow.metric == "euclidean"
+
+
+def generator_family(model: Model, flow: Flow | None = None, *, prime: int, seed: int, explicit: bool = False):
+    """The family whose brackets give the rank.
+
+    ``NetworkGenerators`` (gradient flow) or ``PhaseNetworkGenerators``
+    (momentum, Nesterov) for the network route, ``PolynomialGenerators``
+    otherwise or when ``explicit`` (explicit python-flint fields of φ).
+    """
+    flow = flow or Flow("gradient")
+    if uses_network_route(model, flow) and not explicit:
+        net = LayeredNetwork(tuple(model.layers), tuple(model.activations), bool(model.bias))
+        if flow.phase:
+            return PhaseNetworkGenerators(net, phase_drift(flow), seed=seed, prime=prime)
+        return NetworkGenerators(net, seed=seed, prime=prime)
+    fields = explicit_fields(model, flow)
+    return PolynomialGenerators(dense_fields(fields, flow.dim(model.dim)), prime=prime, homogeneous=fields_homogeneous(fields))
+
+
+def generators_json(model: Model, flow: Flow, seed: int, *, explicit: bool = False) -> dict[str, Any]:
+    """The certificate's ``generators`` object for the route taken."""
+    if uses_network_route(model, flow) and not explicit:
+        return {"kind": "network-combinations", "seed": seed}
+    return {"kind": "coordinates"}
+
+
+def model_json(model: Model, flow: Flow, *, explicit: bool = False) -> dict[str, Any]:
+    """The certificate's model: explicit-route certificates of networks list φ's coordinates."""
+    if model.kind == "network" and (explicit or not uses_network_route(model, flow)):
+        return {"kind": "polynomials", "phi": Model(variables=model.variables, kind="polynomials", name=model.name,
+                                                   phi=model.phi_polynomials()).to_json()["phi"]}
+    return model.to_json()
