@@ -456,7 +456,7 @@ _DELETE = object()
         (("bounds", "lower"), "2", "bounds.lower"),
         (("complete",), 1, "expected true or false"),
         (("count",), 2.0, "count"),
-        (("model", "kind"), "graph", "'graph' is not 'polynomials' or 'network'"),
+        (("model", "kind"), "tree", "'tree' is not 'polynomials', 'network' or 'graph'"),
         (("model", "layers"), [2, 2, 2], "dim=6 but the network"),
         (("model", "layers"), [2], "at least an input and an output"),
         (("model", "layers", 1), 0, "model.layers[1]=0"),
@@ -503,7 +503,7 @@ def test_optional_fields_may_be_missing():
 def test_generators_must_match_the_model():
     cert = relu221()
     cert["generators"] = {"kind": "coordinates"}
-    reject(cert, "generators", "needs a 'polynomials' model")
+    reject(cert, "generators", "needs a 'polynomials' or 'graph' model")
     cert = uv11()
     cert["generators"] = {"kind": "network-combinations", "seed": 0}
     reject(cert, "generators", "needs a 'network' model")

@@ -34,8 +34,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._flows import FlowSpec, LiftedGenerators, MetricMatrix, drift_label, law_fields
+from ._graph import Graph
+from ._graph_eval import GraphWords, graph_route_problem
+from ._graph_laws import graph_local_residual
 from ._local_laws import LocalBudgetExceeded, drift_residual, local_residual, new_cache
-from ._model import _Generators, _NetworkModel
+from ._model import _Generators, network_of
 from ._modp import Echelon, WordEvaluator, is_prime
 from ._network_eval import NetworkWords, fast_route_problem
 from ._parsed import _parse, _Parsed
@@ -64,7 +67,8 @@ def _law_str(h: Poly, names: list[str]) -> str:
 
 def _fast_words_problem(c: _Parsed, p: int) -> str | None:
     """Why the words of ``c`` are not evaluated by the jet route of :mod:`._network_eval`, or ``None``."""
-    if not isinstance(c.model, _NetworkModel):
+    net = network_of(c.model)
+    if net is None:
         return "the model is not a network"
     if not isinstance(c.flow.metric, str):
         return "the flow has a custom metric"
@@ -72,16 +76,15 @@ def _fast_words_problem(c: _Parsed, p: int) -> str | None:
         return f"the network has {c.params} parameters, more than {LIMITS['fast_dim']}"
     if len(c.words) * c.dim > LIMITS["fast_entries"]:
         return f"{len(c.words)} words x dim {c.dim} exceed {LIMITS['fast_entries']} entries"
-    return fast_route_problem(c.model.net, p) or numpy_problem()
+    if isinstance(net, Graph):
+        return graph_route_problem(p) or numpy_problem()
+    return fast_route_problem(net, p) or numpy_problem()
 
 
 def _uses_local_laws(c: _Parsed) -> bool:
     """Whether the laws of ``c`` are checked band by band (:mod:`._local_laws`) instead of per coordinate."""
-    return (
-        isinstance(c.model, _NetworkModel)
-        and isinstance(c.flow.metric, str)
-        and c.model.net.path_count() > LIMITS["explicit_law_paths"]
-    )
+    net = network_of(c.model)
+    return net is not None and isinstance(c.flow.metric, str) and net.path_count() > LIMITS["explicit_law_paths"]
 
 
 def _rank_of_rows(rows: list[dict[int, int]], p: int, dim: int) -> int:
@@ -97,8 +100,10 @@ def _rank_of_rows(rows: list[dict[int, int]], p: int, dim: int) -> int:
 def _check_laws_locally(
     c: _Parsed, names: list[str], by: str, progress: Callable[[str, int, int], None] | None
 ) -> None:
-    """Step ``laws`` for a large network: ``⟨∇h, χ_0⟩ ≡ 0`` and the band condition of :mod:`._local_laws`."""
-    net = c.model.net  # type: ignore[attr-defined]
+    """Step ``laws`` for a large network: ``⟨∇h, χ_0⟩ ≡ 0`` and the band condition of :mod:`._local_laws`
+    (for a ``"graph"`` model the segment condition of :mod:`._graph_laws`)."""
+    net = network_of(c.model)
+    assert net is not None
     flow = c.flow
     cache = new_cache()
     for i, h in enumerate(c.laws):
@@ -110,18 +115,24 @@ def _check_laws_locally(
                     f"<grad h, {drift_label(flow)}> = {r.to_str(names, max_terms=4)} is not 0",
                     "laws",
                 )
+        graph = isinstance(net, Graph)
         try:
-            why = local_residual(net, flow, h, cache, names)
+            if isinstance(net, Graph):
+                why = graph_local_residual(net, flow, h, names)
+            else:
+                why = local_residual(net, flow, h, cache, names)
         except LocalBudgetExceeded as err:
+            fix = "laws on fewer nodes" if graph else "laws on fewer consecutive layers"
             raise _fail(
-                f"laws[{i}] = {_law_str(h, names)}: the network is too large to expand its paths and {err}, "
-                "too many for the band check; split the law into laws on fewer consecutive layers",
+                f"laws[{i}] = {_law_str(h, names)}: not proved: the network is too large to expand its paths and "
+                f"{err}, too many for the local check; split the law into {fix}",
                 "laws",
             ) from err
         if why:
+            how = "segment by segment between the edges the law moves" if graph else "band by band"
             raise _fail(
-                f"laws[{i}] = {_law_str(h, names)} is not proved conserved{by}: the network is checked band by "
-                f"band (a sufficient condition, docs/certificate-format.md) and {why}",
+                f"laws[{i}] = {_law_str(h, names)} is not proved conserved{by}: the network is checked {how} "
+                f"(a sufficient condition, docs/certificate-format.md) and {why}",
                 "laws",
             )
         if progress is not None:
@@ -266,12 +277,14 @@ def check_certificate(
         used |= leaves
     what = "generators" if not flow.has_drift else "lifted generators and chi_0"
     if local_laws:
-        net = c.model.net  # type: ignore[attr-defined]
+        net = network_of(c.model)
+        assert net is not None
         coords, fields = [], []
         done(
             "generators",
             f"{net.path_count()} paths of phi (not expanded: the words are evaluated on jets and the laws "
-            f"checked band by band), {len(used)} distinct {what} used by the words",
+            f"checked {'segment by segment' if isinstance(net, Graph) else 'band by band'}), "
+            f"{len(used)} distinct {what} used by the words",
         )
     else:
         coords = c.model.coordinate_gradients()
@@ -290,8 +303,10 @@ def check_certificate(
             )
     if fast_words:
         tick = (lambda d, t: progress("rank", d, t)) if progress is not None else None
-        values = NetworkWords(
-            c.model.net, seed=c.generators["seed"], p=p, point=c.rank_point, flow=flow  # type: ignore[attr-defined]
+        net = network_of(c.model)
+        words_cls = GraphWords if isinstance(net, Graph) else NetworkWords
+        values = words_cls(
+            net, seed=c.generators["seed"], p=p, point=c.rank_point, flow=flow  # type: ignore[arg-type]
         ).values(c.words, progress=tick)
         rank = rank_mod_p_np(values, p) if len(c.words) else 0
     else:
@@ -331,7 +346,9 @@ def check_certificate(
             progress("laws", i + 1, len(c.laws))
     if local_laws:
         against = (
-            "band by band: <X, grad P> = 0 over Z for the band paths P of every law"
+            ("segment by segment: <X, grad P> = 0 over Q for the segments P between the edges each law moves"
+             if isinstance(network_of(c.model), Graph) else
+             "band by band: <X, grad P> = 0 over Z for the band paths P of every law")
             + (", and <grad h, chi_0> = 0" if flow.has_drift else "")
         )
     elif flow == _GRADIENT:
@@ -381,5 +398,8 @@ def check_certificate(
         "complete": c.complete,
         "steps": steps,
         "seconds": seconds,
-        "routes": {"words": "jets" if fast_words else "expanded", "laws": "bands" if local_laws else "coordinates"},
+        "routes": {
+            "words": "jets" if fast_words else "expanded",
+            "laws": ("segments" if isinstance(network_of(c.model), Graph) else "bands") if local_laws else "coordinates",
+        },
     }

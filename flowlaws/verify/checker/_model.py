@@ -1,7 +1,8 @@
 """The reparametrization φ of a certificate's ``model`` and its generators mod p.
 
 A ``polynomials`` model gives φ's coordinates directly; a ``network`` model
-is rebuilt by :mod:`._network` (path-lifting). :class:`_Generators` says what
+is rebuilt by :mod:`._network` (path-lifting), a ``graph`` model (a DAG of
+neurons) by :mod:`._graph`. :class:`_Generators` says what
 a generator index of a bracket word means (``∇F_a`` mod ``p``).
 
 >>> model = parse_model({"kind": "network", "layers": [2, 2, 1], "activations": ["relu"], "bias": False}, 6)
@@ -14,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._graph import Graph, parse_graph
 from ._network import ACTIVATIONS, Network
 from ._polys import Field, Poly, hessian_vector_at
 from ._schema import LIMITS, _Budget, _bool, _describe, _fail, _int, _list, _object, parse_poly
 
-__all__ = ["Reparam", "parse_model", "path_budget_problem"]
+__all__ = ["Reparam", "parse_model", "path_budget_problem", "network_of"]
 
 
 class Reparam:
@@ -49,6 +51,22 @@ def path_budget_problem(model: Reparam) -> str | None:
                 f"the network layers={list(model.net.layers)} has {paths} paths; the checker expands "
                 f"at most {LIMITS['paths']} (use a smaller network)"
             )
+    if isinstance(model, _GraphModel):
+        paths = model.graph.path_count()
+        if paths > LIMITS["paths"]:
+            return (
+                f"the graph model ({model.graph.n} nodes, {model.graph.E} edges) has {paths} paths; the checker "
+                f"expands at most {LIMITS['paths']}"
+            )
+    return None
+
+
+def network_of(model: Reparam) -> Network | Graph | None:
+    """The network behind a ``"network"`` or ``"graph"`` model, else ``None``."""
+    if isinstance(model, _NetworkModel):
+        return model.net
+    if isinstance(model, _GraphModel):
+        return model.graph
     return None
 
 
@@ -71,13 +89,33 @@ class _NetworkModel(Reparam):
         return [(f"phi[{k}] ({self.net.describe_key(key)})", f) for k, (key, f) in enumerate(self.net.coordinates())]
 
 
+class _GraphModel(Reparam):
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.dim = graph.dim
+
+    def coordinates(self) -> list[tuple[str, Poly]]:
+        return [(f"phi[{k}] ({self.graph.describe_key(key)})", f) for k, (key, f) in enumerate(self.graph.coordinates())]
+
+    def coordinates_mod(self, p: int) -> list[Poly]:
+        """The coordinates of φ mod ``p`` (rational coefficients: ``p`` must divide no frozen denominator)."""
+        cached = getattr(self, "_mod", None)
+        if cached is None or cached[0] != p:
+            out = []
+            for _key, phi, den in self.graph.expand():  # den·φ_key over Z: undo the scale mod p
+                out.append((phi * pow(den, -1, p)).reduce(p) if den != 1 else phi.reduce(p))
+            cached = (p, out)
+            self._mod = cached
+        return cached[1]
+
+
 def parse_model(x: Any, dim: int | None, where: str = "model", budget: _Budget | None = None) -> Reparam:
     """The ``model`` object as a :class:`Reparam` (raises ``CertificateError`` step ``schema``).
 
     ``dim=None`` takes the dimension from the model (networks only).
     """
     if not isinstance(x, Mapping) or "kind" not in x:
-        raise _fail(f"{where}: expected an object with a 'kind' ('polynomials' or 'network'), got {_describe(x)}")
+        raise _fail(f"{where}: expected an object with a 'kind' ('polynomials', 'network' or 'graph'), got {_describe(x)}")
     kind = x["kind"]
     if kind == "polynomials":
         _object(x, where, ("kind", "phi"))
@@ -106,7 +144,9 @@ def parse_model(x: Any, dim: int | None, where: str = "model", budget: _Budget |
                 f"has {D} parameters; set dim to {D}"
             )
         return _NetworkModel(Network(widths, acts, bias))
-    raise _fail(f"{where}.kind: {_describe(kind)} is not 'polynomials' or 'network'")
+    if kind == "graph":
+        return _GraphModel(parse_graph(x, dim, where))
+    raise _fail(f"{where}.kind: {_describe(kind)} is not 'polynomials', 'network' or 'graph'")
 
 
 class _Generators:
@@ -119,12 +159,18 @@ class _Generators:
         self.seed = spec.get("seed")
         self._cache: dict[int, Field] = {}
         self._potentials: dict[int, Poly] = {}
-        if self.kind == "coordinates" and not isinstance(model, _PolynomialsModel):
-            raise _fail("generators.kind 'coordinates' needs a 'polynomials' model; "
+        if self.kind == "coordinates" and not isinstance(model, (_PolynomialsModel, _GraphModel)):
+            raise _fail("generators.kind 'coordinates' needs a 'polynomials' or 'graph' model; "
                         "use 'network-combinations' for a network", "generators")
-        if self.kind == "network-combinations" and not isinstance(model, _NetworkModel):
-            raise _fail("generators.kind 'network-combinations' needs a 'network' model; "
+        if self.kind == "network-combinations" and not isinstance(model, (_NetworkModel, _GraphModel)):
+            raise _fail("generators.kind 'network-combinations' needs a 'network' or 'graph' model; "
                         "use 'coordinates' for a 'polynomials' model", "generators")
+        if isinstance(model, _GraphModel):
+            problem = model.graph.denominator_problem(p)
+            if problem:
+                raise _fail(problem, "generators")
+        if self.kind == "coordinates" and isinstance(model, _GraphModel):
+            expand = True  # the coordinates are the expanded path-lifting
         problem = path_budget_problem(model) if expand else None
         if problem:
             raise _fail(problem, "generators")
@@ -133,7 +179,7 @@ class _Generators:
         """Refuse a generator index the model does not have (``offset=1``: word leaves of a flow
         with a drift, where leaf ``a + 1`` is generator ``a``)."""
         if self.kind == "coordinates":
-            n = len(self.model.phi)  # type: ignore[attr-defined]
+            n = len(self._coordinate_polys())
             if a >= n:
                 if offset:
                     raise _fail(
@@ -146,14 +192,24 @@ class _Generators:
                     "generators",
                 )
 
+    def _coordinate_polys(self) -> list[Poly]:
+        """φ's coordinates (over Z for ``polynomials``, mod ``p`` for a graph)."""
+        if isinstance(self.model, _GraphModel):
+            return self.model.coordinates_mod(self.p)
+        return self.model.phi  # type: ignore[attr-defined]
+
     def potential(self, a: int) -> Poly:
         """``F_a`` mod ``p`` (generator ``a`` is ``∇F_a``)."""
         got = self._potentials.get(a)
         if got is None:
             if self.kind == "coordinates":
-                got = self.model.phi[a].reduce(self.p)  # type: ignore[attr-defined]
+                got = self._coordinate_polys()[a]
+                if isinstance(self.model, _PolynomialsModel):
+                    got = got.reduce(self.p)
             else:
-                got = self.model.net.combination(self.seed, a, self.p)  # type: ignore[attr-defined]
+                net = network_of(self.model)
+                assert net is not None
+                got = net.combination(self.seed, a, self.p)
             self._potentials[a] = got
         return got
 

@@ -373,6 +373,10 @@ class NetworkWords:
         return _Jet(out.k, comps)
 
     # -- words -----------------------------------------------------------------------------------------
+    def _work_width(self) -> int:
+        """Entries per batch element and jet component of the largest array a pass builds."""
+        return self.dim
+
     def _eval(self, shape: Any, leaves: Any, pos: list[int], x: _Jet) -> _Jet:
         """Evaluate a word shape at the jet ``x``; ``leaves[:, pos[0]]`` is the next leaf's generator."""
         if not isinstance(shape, tuple):
@@ -420,7 +424,7 @@ class NetworkWords:
         done = 0
         for shape, members in groups.items():
             depth = _depth(shape)
-            chunk = max(1, _CHUNK_ELEMENTS // (self.dim * (1 << depth) * (depth + 1)))
+            chunk = max(1, _CHUNK_ELEMENTS // (self._work_width() * (1 << depth) * (depth + 1)))
             for s in range(0, len(members), chunk):
                 part = members[s : s + chunk]
                 idx = np.array([i for i, _ in part], dtype=np.int64)

@@ -129,12 +129,12 @@ def _parse_model_for_flow(x: Any, dim: int, flow: FlowSpec, budget: _Budget) -> 
         model = parse_model(x, dim, "model", budget)
         return model, dim
     label = flow.describe()
-    if isinstance(x, Mapping) and x.get("kind") == "network":
+    if isinstance(x, Mapping) and x.get("kind") in ("network", "graph"):
         model = parse_model(x, None, "model", budget)
         D = model.dim
         if dim != 2 * D + 1:
             raise _fail(
-                f"dim={dim} but the {label} of a network with {D} parameters has the phase space "
+                f"dim={dim} but the {label} of a {x['kind']} model with {D} parameters has the phase space "
                 f"(time, theta, v) of dimension 2*{D} + 1 = {2 * D + 1}; set dim to {2 * D + 1}"
             )
         return model, D

@@ -39,6 +39,9 @@ LIMITS = {
     "exponent": 1_000_000,
     "coefficient_digits": 4_000,
     "layers": 1_000,
+    # "graph" models: checked before any work on the nodes and edges
+    "graph_nodes": 1_000_000,
+    "graph_edges": 2_000_000,
     "paths": 1_000_000,
     # the fast route for networks (no path expansion; see _network_eval, _local_laws, _rank_np)
     "fast_dim": 20_000,
