@@ -506,7 +506,7 @@ def test_generators_must_match_the_model():
     reject(cert, "generators", "needs a 'polynomials' or 'graph' model")
     cert = uv11()
     cert["generators"] = {"kind": "network-combinations", "seed": 0}
-    reject(cert, "generators", "needs a 'network' model")
+    reject(cert, "generators", "needs a 'network' or 'graph' model")
 
 
 def test_too_many_paths(monkeypatch):
