@@ -1,10 +1,11 @@
-"""Momentum and Nesterov fields of a layered network, evaluated at a point mod p.
+"""Momentum and Nesterov fields of a network, evaluated at a point mod p.
 
 On the phase space ``(s, θ, v)`` (index 0 the time coordinate, ``1..D`` the
 parameters, ``D+1..2D`` the velocities; ``docs/certificate-format.md``, "Other
 flows") word leaf ``0`` is the drift ``χ_0`` and leaf ``k ≥ 1`` the lift
 ``(0, 0, ∇F_{k-1}(θ))`` of the seeded gradient-flow generator ``k − 1`` of
-:class:`~flowlaws.algebra._network_fields.NetworkGenerators`. Brackets are
+:class:`~flowlaws.algebra._dag_fields.DagGenerators` (or, for a layered
+network, :class:`~flowlaws.algebra._network_fields.NetworkGenerators`). Brackets are
 evaluated exactly on jets, like the gradient-flow route: the drift is linear
 (bilinear for Nesterov), so its jet is computed componentwise, and the lift's
 jet is the backward pass run on the jet of ``θ``. Nothing is expanded: the cost
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._dag_fields import DagGenerators
+from ._graph_network import GraphNetwork
 from ._jets import add_unit, jet_mul, unit_part
 from ._network_fields import LayeredNetwork, NetworkGenerators
 
@@ -87,7 +90,9 @@ class PhaseNetworkGenerators:
 
     Parameters
     ----------
-    network : LayeredNetwork
+    network : GraphNetwork or LayeredNetwork
+        Its seeded gradient generators come from :class:`DagGenerators` (a
+        ``GraphNetwork``) or :class:`NetworkGenerators` (a ``LayeredNetwork``).
     drift : Drift
     seed : int
         The seed of the generator combinations (``"network-combinations"``).
@@ -108,12 +113,16 @@ class PhaseNetworkGenerators:
 
     finite_generators = None
 
-    def __init__(self, network: LayeredNetwork, drift: Drift, *, seed: int, prime: int) -> None:
+    def __init__(self, network: GraphNetwork | LayeredNetwork, drift: Drift, *, seed: int, prime: int) -> None:
         self.network = network
         self.drift = drift
         self.seed = seed
         self.prime = prime
-        self.base = NetworkGenerators(network, seed=seed, prime=prime)
+        self.base: DagGenerators | NetworkGenerators
+        if isinstance(network, GraphNetwork):
+            self.base = DagGenerators(network, seed=seed, prime=prime)
+        else:
+            self.base = NetworkGenerators(network, seed=seed, prime=prime)
         self.params = network.dim
         self.dim = 2 * network.dim + 1
 
