@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from ..errors import BudgetExceeded
 from ._gf2 import GF2Basis
 from ._laws import SparsePoly, to_flint
 from ._network_fields import HOMOGENEOUS, LayeredNetwork
@@ -331,7 +332,10 @@ class PhaseLocalVerifier:
 
     Parameters
     ----------
-    net : LayeredNetwork
+    net : LayeredNetwork or GraphNetwork
+        A :class:`~flowlaws.algebra._graph_network.GraphNetwork` is checked through
+        :class:`~flowlaws.algebra._dag_laws.DagLocalVerifier` (a law past its
+        budget is reported as not proved).
     kind : {"exp", "time", "nesterov"}
         The drift (see :class:`~flowlaws.algebra._phase_fields.Drift`).
     a, b : int
@@ -351,7 +355,12 @@ class PhaseLocalVerifier:
         self.kind = kind
         self.a = a
         self.b = b
-        self.local = LocalVerifier(net)
+        if isinstance(net, LayeredNetwork):
+            self.local = LocalVerifier(net)
+        else:
+            from ._dag_laws import DagLocalVerifier
+
+            self.local = DagLocalVerifier(net)
 
     def drift_ok(self, h: SparsePoly) -> bool:
         """``⟨∇h, χ_0⟩ ≡ 0`` exactly."""
@@ -395,7 +404,10 @@ class PhaseLocalVerifier:
             return True
         support = velocities | {v - 1 for v in used if 1 <= v <= D}
         extra = tuple(("x", v) for v in sorted(used) if v == 0 or v > D)
-        ctx, index, P = self.local._local_part(support, extra)
+        try:
+            ctx, index, P = self.local._local_part(support, extra)
+        except BudgetExceeded:
+            return False
         phase_index = {v: index[("x", v)] for v in used if v == 0 or v > D}
         phase_index.update({v: index[v - 1] for v in used if 1 <= v <= D})
         grad = sparse_gradient(to_flint(h, ctx, phase_index))
