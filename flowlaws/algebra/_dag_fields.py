@@ -54,7 +54,9 @@ from ._modular import splitmix_values
 
 __all__ = ["DagGenerators"]
 
-_SPARSE = 4  # the rest's gradient is taken edge by edge when its block has more than 4x as many entries as edges
+_SPARSE = 4  # the rest is taken edge by edge when its block has more than 4x as many entries as edges
+_MIN_RUN = 16  # a run smaller than this (and not the whole block) joins the rest
+_MAX_RUNS = 8  # the largest runs of a level are views; the others join the rest
 
 
 def _matvec(W: np.ndarray, x: np.ndarray, p: int) -> np.ndarray:
@@ -71,8 +73,23 @@ def _index(nodes: np.ndarray) -> slice | np.ndarray:
     return nodes
 
 
+class _Dense:
+    """A part whose weights are a dense block ``(nj, Bθ, h, w)``."""
+
+    need: slice | np.ndarray | None
+
+    def apply(self, W: np.ndarray, x: np.ndarray, p: int) -> np.ndarray:
+        return _matvec(W, x, p)
+
+    def transpose_apply(self, W: np.ndarray, d: np.ndarray, p: int) -> np.ndarray:
+        Wt = np.swapaxes(W, -1, -2)
+        if not isinstance(self.need, slice):
+            Wt = Wt[..., self.need, :]
+        return _matvec(Wt, d, p)
+
+
 @dataclass
-class _Run:
+class _Run(_Dense):
     """Full-height block of unshared trainable edges on ``theta[base : base + h*w]``."""
 
     src: slice | np.ndarray  # the w predecessor nodes (columns)
@@ -97,8 +114,8 @@ class _Run:
 
 
 @dataclass
-class _Rest:
-    """Every other edge into a level: a block scattered from θ and frozen values."""
+class _Rest(_Dense):
+    """The other edges into a level, as a dense block scattered from θ and frozen values."""
 
     src: slice | np.ndarray
     h: int
@@ -111,7 +128,6 @@ class _Rest:
     starts: np.ndarray | None  # reduceat starts per distinct parameter (None: one edge per parameter)
     uniq: np.ndarray  # the distinct parameters, in ``starts`` order
     assign: bool  # parameters on no other edge: assign instead of accumulating
-    sparse: bool  # gradient edge by edge
     need: slice | np.ndarray | None
     need_nodes: slice | np.ndarray | None
 
@@ -130,17 +146,72 @@ class _Rest:
         if not len(self.tpos):
             return
         nj, B = delta.shape[:2]
-        if self.sparse:
-            rows, cols = np.divmod(self.tpos, self.m)
-            vals = jet_mul(delta[..., rows], x[..., cols], p)
-        else:
-            vals = jet_outer(delta, x, p).reshape(nj, B, self.h * self.m)[..., self.tpos]
-        if self.starts is not None:
-            vals = np.add.reduceat(vals, self.starts, axis=-1)
-        if self.assign:
-            grad[..., self.uniq] = vals
-        else:
-            grad[..., self.uniq] += vals
+        vals = jet_outer(delta, x, p).reshape(nj, B, self.h * self.m)[..., self.tpos]
+        _scatter(grad, vals, self.starts, self.uniq, self.assign)
+
+
+@dataclass
+class _Sparse:
+    """The other edges into a level when they are few: products taken edge by edge.
+
+    Edges are listed by destination row; sums per row, per source column and per
+    parameter are ``np.add.reduceat`` over precomputed orders.
+    """
+
+    src: slice | np.ndarray
+    h: int
+    rows: np.ndarray  # per edge: local destination row (ascending)
+    cols: np.ndarray  # per edge: local source column
+    eparam: np.ndarray | None  # per edge: its parameter, when no edge is frozen
+    tidx: np.ndarray  # trainable edges, sorted by parameter
+    tpar: np.ndarray
+    fidx: np.ndarray  # frozen edges and their values mod p
+    fval: np.ndarray
+    row_starts: np.ndarray
+    rows_present: np.ndarray | None  # None: every row has an edge
+    starts: np.ndarray | None
+    uniq: np.ndarray
+    assign: bool
+    back: np.ndarray  # edges into needed columns, sorted by column
+    back_starts: np.ndarray
+    need: np.ndarray | None  # needed columns (with an edge), ascending
+    need_nodes: np.ndarray | None
+
+    def weights(self, theta: np.ndarray) -> np.ndarray:
+        if self.eparam is not None:
+            return theta[..., self.eparam]
+        nj, bt = theta.shape[:2]
+        W = np.zeros((nj, bt, len(self.rows)), dtype=np.int64)
+        W[..., self.tidx] = theta[..., self.tpar]
+        W[0][:, self.fidx] = self.fval[None, :]
+        return W
+
+    def apply(self, W: np.ndarray, x: np.ndarray, p: int) -> np.ndarray:
+        sums = np.add.reduceat(jet_mul(W, x[..., self.cols], p), self.row_starts, axis=-1) % p
+        if self.rows_present is None:
+            return sums
+        out = np.zeros(sums.shape[:-1] + (self.h,), dtype=np.int64)
+        out[..., self.rows_present] = sums
+        return out
+
+    def transpose_apply(self, W: np.ndarray, d: np.ndarray, p: int) -> np.ndarray:
+        prod = jet_mul(W[..., self.back], d[..., self.rows[self.back]], p)
+        return np.add.reduceat(prod, self.back_starts, axis=-1) % p
+
+    def write_gradient(self, grad: np.ndarray, delta: np.ndarray, x: np.ndarray, p: int) -> None:
+        if len(self.tidx):
+            vals = jet_mul(delta[..., self.rows[self.tidx]], x[..., self.cols[self.tidx]], p)
+            _scatter(grad, vals, self.starts, self.uniq, self.assign)
+
+
+def _scatter(grad: np.ndarray, vals: np.ndarray, starts: np.ndarray | None, uniq: np.ndarray, assign: bool) -> None:
+    """Add (or assign) edge gradients ``vals`` (sorted by parameter) into ``grad``."""
+    if starts is not None:
+        vals = np.add.reduceat(vals, starts, axis=-1)
+    if assign:
+        grad[..., uniq] = vals
+    else:
+        grad[..., uniq] += vals
 
 
 @dataclass
@@ -149,6 +220,13 @@ class _Level:
     parts: list
     gate_local: slice | np.ndarray | None  # dst positions of gated nodes (None: no gate)
     gate_nums: np.ndarray
+
+
+def _by_param(tpar: np.ndarray, uses: np.ndarray) -> tuple:
+    """``(reduceat starts or None, distinct parameters, assign)`` for edges sorted by parameter."""
+    uniq, starts = np.unique(tpar, return_index=True)
+    assign = bool(np.all(uses[uniq] == 1)) if len(uniq) else True
+    return (starts if len(uniq) < len(tpar) else None), uniq, assign
 
 
 def _frozen_mod(value: Fraction, p: int, where: str) -> int:
@@ -232,7 +310,7 @@ class DagGenerators:
             gate_local = None if not gated else (slice(None) if len(gated) == len(nodes) else np.array(gated))
             parts = self._parts(dst, edges, uses, depth) if edges else []
             self._levels.append(_Level(_index(dst), parts, gate_local, nums[dst[gated]] if gated else nums[:0]))
-        self._accumulates = any(isinstance(part, _Rest) and not part.assign for lv in self._levels for part in lv.parts)
+        self._accumulates = any(not isinstance(part, _Run) and not part.assign for lv in self._levels for part in lv.parts)
 
     # -- precomputed structure ------------------------------------------------------
     def _parts(self, dst: np.ndarray, edges: list, uses: np.ndarray, depth: np.ndarray) -> list:
@@ -245,8 +323,7 @@ class DagGenerators:
         for s, d, par, _ in edges:
             if par is not None and uses[par] == 1:
                 P[row[d], col[s]] = par
-        parts: list = []
-        in_run = np.zeros(len(srcs), dtype=bool)
+        runs = []  # (size, first column, width, base, row-major)
         ar = np.arange(h)
         j = 0
         while j < len(srcs):
@@ -268,11 +345,16 @@ class DagGenerators:
             if w == 0:
                 j += 1
                 continue
+            if h * w >= _MIN_RUN or w == len(srcs):
+                runs.append((h * w, j, w, int(base), row_major))
+            j += w
+        parts: list = []
+        in_run = np.zeros(len(srcs), dtype=bool)
+        for _, j, w, base, row_major in sorted(runs, reverse=True)[:_MAX_RUNS]:
             cols = srcs[j : j + w]
             need, need_nodes = self._need(cols, depth)
-            parts.append(_Run(_index(cols), int(base), h, w, row_major, need, need_nodes))
+            parts.append(_Run(_index(cols), base, h, w, row_major, need, need_nodes))
             in_run[j : j + w] = True
-            j += w
         rest = [e for e in edges if not in_run[col[e[0]]]]
         if rest:
             parts.append(self._rest(dst, rest, uses, depth, row, p))
@@ -286,10 +368,12 @@ class DagGenerators:
             return slice(None), _index(cols)
         return need, cols[need]
 
-    def _rest(self, dst: np.ndarray, edges: list, uses: np.ndarray, depth: np.ndarray, row: dict, p: int) -> _Rest:
+    def _rest(self, dst: np.ndarray, edges: list, uses: np.ndarray, depth: np.ndarray, row: dict, p: int):
         srcs = np.array(sorted({e[0] for e in edges}), dtype=np.int64)
         col = {int(v): j for j, v in enumerate(srcs)}
         h, m = len(dst), len(srcs)
+        if len(edges) * _SPARSE < h * m:
+            return self._sparse(srcs, h, edges, uses, depth, row, col, p)
         trained = sorted((par, row[d] * m + col[s]) for s, d, par, _ in edges if par is not None)
         frozen = [(row[d] * m + col[s], _frozen_mod(val, p, f"{s}->{d}")) for s, d, par, val in edges if par is None]
         tpar = np.array([t[0] for t in trained], dtype=np.int64)
@@ -300,13 +384,30 @@ class DagGenerators:
         if len(tpos) == h * m:
             full = np.empty(h * m, dtype=np.int64)
             full[tpos] = tpar
-        uniq, starts = np.unique(tpar, return_index=True)
-        shared = len(uniq) < len(tpar)
-        assign = bool(np.all(uses[uniq] == 1)) if len(uniq) else True
+        starts, uniq, assign = _by_param(tpar, uses)
         need, need_nodes = self._need(srcs, depth)
-        return _Rest(
-            _index(srcs), h, m, tpos, tpar, fpos, fval, full, starts if shared else None, uniq, assign,
-            len(tpos) * _SPARSE < h * m, need, need_nodes,
+        return _Rest(_index(srcs), h, m, tpos, tpar, fpos, fval, full, starts, uniq, assign, need, need_nodes)
+
+    def _sparse(self, srcs, h, edges, uses, depth, row, col, p) -> _Sparse:
+        edges = sorted(edges, key=lambda e: (row[e[1]], col[e[0]]))
+        rows = np.array([row[e[1]] for e in edges], dtype=np.int64)
+        cols = np.array([col[e[0]] for e in edges], dtype=np.int64)
+        params = np.array([-1 if e[2] is None else e[2] for e in edges], dtype=np.int64)
+        fidx = np.nonzero(params < 0)[0]
+        fval = np.array([_frozen_mod(edges[k][3], p, f"{edges[k][0]}->{edges[k][1]}") for k in fidx], dtype=np.int64)
+        tidx = np.nonzero(params >= 0)[0]
+        tidx = tidx[np.argsort(params[tidx], kind="stable")]
+        tpar = params[tidx]
+        starts, uniq, assign = _by_param(tpar, uses)
+        present, row_starts = np.unique(rows, return_index=True)
+        needed = depth[srcs] > 0
+        back = np.nonzero(needed[cols])[0]
+        back = back[np.argsort(cols[back], kind="stable")]
+        need_cols, back_starts = np.unique(cols[back], return_index=True)
+        return _Sparse(
+            _index(srcs), h, rows, cols, params if not len(fidx) else None, tidx, tpar, fidx, fval,
+            row_starts, None if len(present) == h else present, starts, uniq, assign, back, back_starts,
+            need_cols if len(need_cols) else None, srcs[need_cols] if len(need_cols) else None,
         )
 
     # -- ∇F_a on jets -------------------------------------------------------------
@@ -322,7 +423,7 @@ class DagGenerators:
             Ws = [part.weights(theta) for part in lv.parts]
             pre = None
             for part, W in zip(lv.parts, Ws):
-                y = _matvec(W, values[..., part.src], p)
+                y = part.apply(W, values[..., part.src], p)
                 pre = y if pre is None else pre + y
             if len(lv.parts) > 1:
                 pre %= p
@@ -350,10 +451,7 @@ class DagGenerators:
             for part, W in zip(lv.parts, Ws):
                 part.write_gradient(grad, d, values[..., part.src], p)
                 if part.need is not None:
-                    Wt = np.swapaxes(W, -1, -2)
-                    if not isinstance(part.need, slice):
-                        Wt = Wt[..., part.need, :]
-                    c = _matvec(Wt, d, p)
+                    c = part.transpose_apply(W, d, p)
                     delta[..., part.need_nodes] = (delta[..., part.need_nodes] + c) % p
         return grad % p if self._accumulates else grad
 
