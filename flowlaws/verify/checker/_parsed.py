@@ -15,6 +15,8 @@ from typing import Any
 from ...errors import CertificateError
 from ._flows import FLOW_NAMES, METRICS, FlowSpec, MetricMatrix, parse_tau
 from ._model import Reparam, parse_model
+from ._network import Network
+from ._varnames import check_network_names, check_printable_names
 from ._polys import Poly
 from ._schema import (
     _TOP_OPTIONAL, _TOP_REQUIRED, _U64, LIMITS, SCHEMA, _bool, _Budget, _describe, _fail, _int, _list, _object,
@@ -174,6 +176,14 @@ def _check_phase_names(names: list[str], D: int, flow: FlowSpec) -> None:
             )
 
 
+def _check_displayed_names(names: list[str], model: Reparam, params: int, flow: FlowSpec) -> None:
+    """Names are printable; a layered network's parameters carry the names of their positions."""
+    check_printable_names(names)
+    net = getattr(model, "net", None)
+    if isinstance(net, Network):
+        check_network_names(names[1 : params + 1] if flow.has_drift else names, net.layers, net.bias)
+
+
 def _parse(cert: Any) -> _Parsed:
     if not isinstance(cert, Mapping):
         hint = " (parse the file first with json.load)" if isinstance(cert, (str, bytes)) else ""
@@ -205,6 +215,7 @@ def _parse(cert: Any) -> _Parsed:
         raise _fail(f"flow.metric.size={flow.metric.size} but the model has {params} parameters; the metric is D×D")
     if flow.has_drift:
         _check_phase_names(names, params, flow)
+    _check_displayed_names(names, model, params, flow)
     gens = cert["generators"]
     if not isinstance(gens, Mapping) or gens.get("kind") not in ("coordinates", "network-combinations"):
         raise _fail(

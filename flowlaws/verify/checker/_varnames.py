@@ -31,11 +31,11 @@ flowlaws.errors.CertificateError: [schema] variables[0]='W1[0,1]': the parameter
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 from ...errors import CertificateError
+from ._jsonlimits import MAX_JSON_DEPTH, json_too_deep
 
 __all__ = ["check_printable_names", "check_network_names", "strict_object", "loads_strict"]
 
@@ -48,6 +48,8 @@ def _fail(message: str) -> CertificateError:
 
 
 def _unprintable(name: str) -> str | None:
+    import unicodedata
+
     for ch in name:
         cat = unicodedata.category(ch)
         if cat[0] == "C" or cat in ("Zl", "Zp"):  # control, format (bidi overrides), unassigned; line breaks
@@ -151,11 +153,19 @@ def strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def loads_strict(text: str) -> Any:
-    """``json.loads`` refusing repeated keys (``ValueError``); the caller bounds the depth first.
+    """``json.loads`` refusing repeated keys and nesting deeper than ``MAX_JSON_DEPTH`` (``ValueError``).
 
     >>> loads_strict('{"a": [1, {"b": 2}]}')
     {'a': [1, {'b': 2}]}
+    >>> loads_strict("[" * 100000)
+    Traceback (most recent call last):
+    ...
+    ValueError: the JSON nests more than 64 brackets (at offset 64); a certificate is never that deep
     """
     import json
 
+    deep = json_too_deep(text, MAX_JSON_DEPTH)
+    if deep is not None:
+        raise ValueError(f"the JSON nests more than {MAX_JSON_DEPTH} brackets (at offset {deep}); "
+                         "a certificate is never that deep")
     return json.loads(text, object_pairs_hook=strict_object)
