@@ -17,7 +17,10 @@ Modules, in the order of the checker's steps:
 * its arithmetic: :mod:`._polys` (polynomials over Z and Z/p), :mod:`._modp`
   (bracket words and ranks mod p), :mod:`._flows` (the phase-space fields of
   each flow), :mod:`._network` (path-lifting), and the fast route for networks
-  :mod:`._network_eval`, :mod:`._rank_np`, :mod:`._local_laws`.
+  :mod:`._network_eval`, :mod:`._rank_np`, :mod:`._local_laws`;
+* ``"graph"`` models (any DAG of neurons): :mod:`._graph` (parsing, numbering,
+  path-lifting), :mod:`._graph_eval` (words on jets over the DAG) and
+  :mod:`._graph_laws` (the local check of laws for large graphs).
 
 Examples
 --------

@@ -7,7 +7,8 @@ with ``step`` in ``schema``, ``prime``, ``generators``, ``rank``, ``laws``,
 NumPy, when installed, for the fast route of networks (words on jets, exact
 rank mod p: :mod:`._network_eval`, :mod:`._rank_np`), whose laws are then
 checked band by band (:mod:`._local_laws`) when the network has too many paths
-to expand.
+to expand. ``"graph"`` models (a DAG of neurons) take the same routes with
+:mod:`._graph_eval` and :mod:`._graph_laws`.
 
 The shape is strict: a missing, unknown or mistyped field is refused (a
 claim the checker would ignore must not ride along), integers must be JSON
@@ -45,6 +46,7 @@ from ._parsed import _parse, _Parsed
 from ._polys import Poly, inner
 from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_rows
 from ._schema import _U64, LIMITS, SCHEMA, _fail, _leaves
+from ._varnames import loads_strict
 
 __all__ = ["check_certificate", "read_certificate"]
 
@@ -154,11 +156,9 @@ def read_certificate(path: str) -> dict[str, Any]:
     ...
     flowlaws.errors.CertificateError: [schema] cannot read a JSON certificate from 'no/such/file.json': [Errno 2] No such file or directory: 'no/such/file.json'
     """
-    import json
-
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = loads_strict(fh.read())  # a repeated key is refused, never last-one-wins
     except (OSError, ValueError) as err:
         raise _fail(f"cannot read a JSON certificate from {path!r}: {err}") from err
     if not isinstance(data, dict):
