@@ -133,6 +133,57 @@ class GraphNetwork:
         """Nodes grouped by longest-path depth from the sources: level 0 holds the sources."""
         return self._levels
 
+    def to_json(self) -> dict:
+        """The certificate's ``{"kind": "graph", "nodes": ..., "edges": ...}`` (``docs/certificate-format.md``)."""
+        nodes = [[k, a] if k == "hidden" else [k] for k, a in zip(self.kinds, self.activations)]
+        edges = [[s, d, p if p is not None else str(v)] for s, d, p, v in self.edges]
+        return {"kind": "graph", "nodes": nodes, "edges": edges}
+
+    def homogeneous(self, *, budget: int = 5_000_000) -> bool:
+        """True when every coordinate of φ is homogeneous: paths with one key have one degree.
+
+        Paths with the same key differ only between consecutive key nodes (start,
+        relu/leaky nodes, output), through linear nodes; each such segment must
+        carry one number of trainable edges. Over ``budget`` steps of work the
+        answer is False (the law search is then not restricted to homogeneous laws,
+        which is sound).
+        """
+        out: dict[int, list] = {}
+        for src, dst, param, _ in self.edges:
+            out.setdefault(src, []).append((dst, param is not None))
+        starts: dict[object, list[int]] = {}
+        for node, kind in enumerate(self.kinds):
+            if kind == "input" or self.gated(node):
+                starts[node] = [node]
+            elif kind == "bias":
+                starts.setdefault("bias", []).append(node)
+        work = 0
+        for nodes in starts.values():
+            degrees: dict[int, set[int]] = {n: {0} for n in nodes}
+            frontier = sorted(nodes)
+            seen = set(frontier)
+            order = []
+            while frontier:  # the nodes reachable through linear interior nodes, then in topological order
+                n = frontier.pop()
+                order.append(n)
+                if n not in nodes and (self.gated(n) or self.kinds[n] == "output"):
+                    continue
+                for dst, _ in out.get(n, ()):
+                    if dst not in seen:
+                        seen.add(dst)
+                        frontier.append(dst)
+            for n in sorted(order):
+                if n not in nodes and (self.gated(n) or self.kinds[n] == "output"):
+                    if len(degrees.get(n, ())) > 1:
+                        return False
+                    continue
+                for dst, trainable in out.get(n, ()):
+                    degrees.setdefault(dst, set()).update(d + trainable for d in degrees.get(n, ()))
+                    work += 1
+                    if work > budget:
+                        return False
+        return True
+
     def gated(self, node: int) -> bool:
         """True for a relu / leaky-relu hidden node (its seeded value multiplies the path)."""
         return self.kinds[node] == "hidden" and self.activations[node] in HOMOGENEOUS

@@ -25,8 +25,9 @@ import numbers
 from fractions import Fraction
 from typing import Any
 
-from ..errors import BudgetExceeded, DomainError, InvalidArgument, UnsupportedArchitecture
-from ._model import DEFAULT_MAX_PHI_TERMS, Model, integer_coordinates
+from ..errors import DomainError, InvalidArgument, UnsupportedArchitecture
+from ._mlp_graph import mlp_graph  # noqa: F401  (re-exported)
+from ._model import DEFAULT_MAX_PHI_TERMS, Model
 
 __all__ = ["from_graph", "mlp_graph", "graph_path_lifting", "graph_network"]
 
@@ -160,50 +161,10 @@ def graph_network(G):
 
 def graph_path_lifting(G, *, max_terms: int = DEFAULT_MAX_PHI_TERMS):
     """``(variables, φ coordinates as {exponents: Fraction})`` of a validated graph."""
-    order, kinds, names, edge_param = _validate(G)
-    D = len(names)
-    # per node: {(start, homogeneous nodes): {exponent tuple: coefficient}}
-    state: dict = {}
-    total = 0
-    for node in order:
-        kind = kinds[node]
-        if kind == "input":
-            state[node] = {(repr(node), ()): {(0,) * D: Fraction(1)}}
-            continue
-        if kind == "bias":
-            state[node] = {("1", ()): {(0,) * D: Fraction(1)}}
-            continue
-        acc: dict = {}
-        for u in G.predecessors(node):
-            how, what = edge_param[(u, node)]
-            for key, poly in state[u].items():
-                target = acc.setdefault(key, {})
-                for mono, c in poly.items():
-                    if how == "param":
-                        m = list(mono)
-                        m[what] += 1
-                        m = tuple(m)
-                        coef = c
-                    else:
-                        m, coef = mono, c * what
-                    target[m] = target.get(m, 0) + coef
-        if kind == "hidden" and G.nodes[node].get("activation", "relu") in HOMOGENEOUS:
-            tag = repr(node)
-            acc = {(start, nodes + (tag,)): poly for (start, nodes), poly in acc.items()}
-        total += sum(len(p) for p in acc.values())
-        if total > max_terms:
-            raise BudgetExceeded(
-                f"the path-lifting of this graph has more than max_terms={max_terms} monomials; graphs are expanded exactly"
-            )
-        state[node] = acc
-    coords = []
-    for node in order:
-        if kinds[node] == "output":
-            for key in sorted(state[node], key=repr):
-                coord = {m: c for m, c in state[node][key].items() if c}
-                if coord:
-                    coords.append(coord)
-    return names, coords
+    from ._paths import network_path_lifting
+
+    net, names = graph_network(G)
+    return names, network_path_lifting(net, max_terms=max_terms)
 
 
 def from_graph(G, *, name: str | None = None, max_terms: int = DEFAULT_MAX_PHI_TERMS) -> Model:
@@ -216,12 +177,14 @@ def from_graph(G, *, name: str | None = None, max_terms: int = DEFAULT_MAX_PHI_T
         optional ``param=`` (sharing), ``trainable=False`` and ``value=``.
     name : str, optional
     max_terms : int
-        Budget of monomials of the expanded path-lifting.
+        Budget of monomials when the path-lifting is expanded (``model.phi``,
+        explicit routes); the network route never expands it.
 
     Returns
     -------
     Model
-        An explicit-polynomial model; ``model.graph`` is ``G``.
+        A network model: ``model.network`` is its :class:`~flowlaws.algebra._graph_network.GraphNetwork`,
+        ``model.graph`` is ``G``.
 
     Raises
     ------
@@ -247,42 +210,8 @@ def from_graph(G, *, name: str | None = None, max_terms: int = DEFAULT_MAX_PHI_T
     ...
     flowlaws.errors.InvalidArgument: G has a cycle through node 'x' ('x' -> 'h' -> 'y' -> 'x'); architectures must be acyclic
     """
-    names, coords = graph_path_lifting(G, max_terms=max_terms)
-    phi = integer_coordinates(coords)
-    if not phi:
-        raise InvalidArgument("every coordinate of φ is constant: no trainable weight lies on an input-output path")
-    model = Model(variables=tuple(names), kind="polynomials", name=name or f"graph({G.number_of_nodes()} nodes)", phi=phi)
+    net, names = graph_network(G)
+    model = Model(variables=tuple(names), kind="network", name=name or f"graph({G.number_of_nodes()} nodes)",
+                  network=net, max_phi_terms=max_terms)
     model.graph = G
     return model
-
-
-def mlp_graph(layers, activations, bias: bool, variables) -> Any:
-    """The ``networkx.DiGraph`` of a fully connected network, parameters named as ``variables``."""
-    import networkx as nx
-
-    G = nx.DiGraph()
-    L = len(layers) - 1
-    pos = 0
-    for j in range(layers[0]):
-        G.add_node(f"x{j}", kind="input", layer=0)
-    for l in range(1, L + 1):
-        for i in range(layers[l]):
-            if l < L:
-                G.add_node(f"h{l}_{i}", kind="hidden", activation=activations[l - 1], layer=l)
-            else:
-                G.add_node(f"y{i}", kind="output", layer=l)
-
-    def node(l: int, i: int) -> str:
-        return f"x{i}" if l == 0 else (f"h{l}_{i}" if l < L else f"y{i}")
-
-    for l in range(1, L + 1):
-        for i in range(layers[l]):
-            for j in range(layers[l - 1]):
-                G.add_edge(node(l - 1, j), node(l, i), param=variables[pos])
-                pos += 1
-        if bias:
-            G.add_node(f"bias{l}", kind="bias", layer=l - 1)
-            for i in range(layers[l]):
-                G.add_edge(f"bias{l}", node(l, i), param=variables[pos])
-                pos += 1
-    return G

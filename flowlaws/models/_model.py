@@ -1,8 +1,10 @@
 """The ``Model`` object: parameters, the reparametrization φ, its generators.
 
-A model is either a layered **network** (φ is the path-lifting, never listed
-by the point-evaluation engine) or explicit **polynomials**. Both know their
-parameter names and describe themselves as the certificate's ``model`` JSON.
+A model is either a **network** — a DAG of neurons (``model.network``), built
+by ``mlp`` (layered), ``from_graph``, ``resnet_block``, ``conv1d``, torch
+imports; φ is its path-lifting, never listed by the point-evaluation engine —
+or explicit **polynomials**. Both know their parameter names and describe
+themselves as the certificate's ``model`` JSON.
 """
 
 from __future__ import annotations
@@ -32,8 +34,11 @@ class Model:
     dim : int
         Number of parameters ``D``.
     kind : {"network", "polynomials"}
+    network : GraphNetwork or None
+        For networks: the DAG of neurons the engine evaluates.
     layers, activations, bias
-        For networks: widths ``n0..nL``, hidden activations, biases.
+        For layered networks (``mlp``): widths ``n0..nL``, hidden activations,
+        biases; ``layers`` is None for other networks.
     name : str
         A short description (the CLI spec when there is one).
 
@@ -55,6 +60,8 @@ class Model:
         layers: tuple[int, ...] | None = None,
         activations: tuple[str, ...] | None = None,
         bias: bool = False,
+        network: Any = None,
+        max_phi_terms: int = DEFAULT_MAX_PHI_TERMS,
     ) -> None:
         self.variables = tuple(variables)
         self.kind = kind
@@ -64,13 +71,24 @@ class Model:
         self.activations = activations
         self.bias = bias
         self._graph = None
+        self._network = network
+        self._max_phi_terms = max_phi_terms
         self.metric = "euclidean"
+
+    @property
+    def network(self):
+        """The :class:`~flowlaws.algebra._graph_network.GraphNetwork` of a network model (else None)."""
+        if self._network is None and self.kind == "network" and self.layers is not None:
+            from ..algebra._graph_network import GraphNetwork
+
+            self._network = GraphNetwork.layered(tuple(self.layers), tuple(self.activations), bool(self.bias))
+        return self._network
 
     @property
     def graph(self):
         """The architecture as a ``networkx.DiGraph`` (None for bare polynomial models)."""
-        if self._graph is None and self.kind == "network":
-            from ._graph import mlp_graph
+        if self._graph is None and self.kind == "network" and self.layers is not None:
+            from ._mlp_graph import mlp_graph
 
             self._graph = mlp_graph(self.layers, self.activations, self.bias, self.variables)
         return self._graph
@@ -100,16 +118,20 @@ class Model:
         return f"<flowlaws Model {self.name}: D={self.dim}>"
 
     # -- φ ------------------------------------------------------------------------
-    def phi_polynomials(self, *, max_terms: int = DEFAULT_MAX_PHI_TERMS) -> list[Poly]:
+    def phi_polynomials(self, *, max_terms: int | None = None) -> list[Poly]:
         """φ's coordinates as integer polynomials ``{exponents: coefficient}``.
 
         For a network this expands the path-lifting; it raises
         :class:`~flowlaws.errors.BudgetExceeded` past ``max_terms`` monomials.
         """
+        max_terms = self._max_phi_terms if max_terms is None else max_terms
         if self._phi is None:
-            from ._paths import path_lifting
+            from ._paths import network_path_lifting, path_lifting
 
-            self._phi = path_lifting(self.layers, self.activations, self.bias, max_terms=max_terms)
+            if self.layers is not None:
+                self._phi = path_lifting(self.layers, self.activations, self.bias, max_terms=max_terms)
+            else:
+                self._phi = integer_coordinates(network_path_lifting(self.network, max_terms=max_terms))
         total = sum(len(c) for c in self._phi)
         if total > max_terms:
             raise BudgetExceeded(
@@ -138,13 +160,17 @@ class Model:
 
     def homogeneous(self) -> bool:
         """True when every coordinate of φ is a homogeneous polynomial."""
-        if self.kind == "network":
+        if self.kind == "network" and self.layers is not None:
             return not self.bias or all(a != "linear" for a in self.activations or ())
+        if self.kind == "network":
+            return self.network.homogeneous()
         return all(len({sum(m) for m in c}) <= 1 for c in self.phi_polynomials())
 
     # -- JSON ---------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         """The certificate's ``model`` object (``docs/certificate-format.md``)."""
+        if self.kind == "network" and self.layers is None:
+            return self.network.to_json()
         if self.kind == "network":
             return {
                 "kind": "network",

@@ -1,4 +1,4 @@
-"""The path-lifting of a layered network, expanded into explicit polynomials.
+"""The path-lifting of a network (layered or a DAG), expanded into explicit polynomials.
 
 One coordinate per key (start node, set of ReLU / leaky-ReLU hidden nodes on
 the path, output node); paths with the same key are summed, so linear
@@ -9,9 +9,12 @@ only for the exact checks of small networks.
 from __future__ import annotations
 
 from ..errors import BudgetExceeded
+from fractions import Fraction
+
+from ..algebra._graph_network import GraphNetwork
 from ..algebra._network_fields import HOMOGENEOUS, LayeredNetwork
 
-__all__ = ["path_lifting"]
+__all__ = ["path_lifting", "network_path_lifting"]
 
 
 def path_lifting(layers, activations, bias, *, max_terms: int) -> list[dict[tuple[int, ...], int]]:
@@ -64,4 +67,58 @@ def path_lifting(layers, activations, bias, *, max_terms: int) -> list[dict[tupl
                     coord[tuple(exps)] = c
             if coord:
                 coords.append(coord)
+    return coords
+
+
+def network_path_lifting(net: GraphNetwork, *, max_terms: int) -> list[dict[tuple[int, ...], Fraction]]:
+    """Coordinates of φ of a DAG network as ``{exponent tuple: Fraction}`` (frozen weights are rationals).
+
+    Keys: (start: an input node, or ``-1`` for every bias node; the relu/leaky-relu
+    hidden nodes on the path; the output node), in increasing order.
+
+    Examples
+    --------
+    >>> net = GraphNetwork(("input", "hidden", "output"), (None, "relu", None),
+    ...                    ((0, 1, 0, None), (1, 2, None, Fraction(1, 2))), 1)
+    >>> network_path_lifting(net, max_terms=10)
+    [{(1,): Fraction(1, 2)}]
+    """
+    D = net.dim
+    incoming: dict[int, list] = {}
+    for src, dst, param, value in net.edges:
+        incoming.setdefault(dst, []).append((src, param, value))
+    state: dict[int, dict] = {}
+    total = 0
+    for node, kind in enumerate(net.kinds):
+        if kind in ("input", "bias"):
+            state[node] = {(node if kind == "input" else -1, ()): {(0,) * D: Fraction(1)}}
+            continue
+        acc: dict = {}
+        for src, param, value in incoming.get(node, ()):
+            for key, poly in state[src].items():
+                target = acc.setdefault(key, {})
+                for mono, c in poly.items():
+                    if param is not None:
+                        m = list(mono)
+                        m[param] += 1
+                        mono, coef = tuple(m), c
+                    else:
+                        coef = c * value
+                    target[mono] = target.get(mono, 0) + coef
+        if net.gated(node):
+            acc = {(start, nodes + (node,)): poly for (start, nodes), poly in acc.items()}
+        total += sum(len(p) for p in acc.values())
+        if total > max_terms:
+            raise BudgetExceeded(
+                f"the path-lifting of this network has more than max_terms={max_terms} monomials; "
+                "exact expansion is for small networks"
+            )
+        state[node] = acc
+    coords = []
+    for node, kind in enumerate(net.kinds):
+        if kind == "output":
+            for key in sorted(state.get(node, {})):
+                coord = {m: c for m, c in state[node][key].items() if c}
+                if coord:
+                    coords.append(coord)
     return coords
