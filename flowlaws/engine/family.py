@@ -15,14 +15,14 @@ Examples
 >>> m = fl.models.mlp([2, 2, 1], "relu")
 >>> fam = generator_family(m, Flow("gradient"), prime=16777213, seed=0)
 >>> type(fam).__name__, fam.dim, generators_json(m, Flow("gradient"), 0)
-('NetworkGenerators', 6, {'kind': 'network-combinations', 'seed': 0})
+('DagGenerators', 6, {'kind': 'network-combinations', 'seed': 0})
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..algebra._network_fields import LayeredNetwork, NetworkGenerators
+from ..algebra._dag_fields import DagGenerators
 from ..algebra._phase_fields import PhaseNetworkGenerators
 from ..algebra._polynomial_fields import PolynomialGenerators
 from ..models._model import Model
@@ -33,29 +33,29 @@ __all__ = ["uses_network_route", "generator_family", "generators_json", "model_j
 
 
 def uses_network_route(model: Model, flow: Flow) -> bool:
-    """True for layered networks under a euclidean flow: gradient, momentum or Nesterov.
+    """True for networks (any DAG of neurons: mlp, from_graph, blocks, torch) under a
+    euclidean flow: gradient, momentum or Nesterov.
 
-    Such models are evaluated at points (seeded generator combinations, jets)
-    and certified with ``{"kind": "network-combinations"}`` generators; the
-    path-lifting is never expanded (except by the fallback law search of
-    momentum flows on small networks).
+    Such models are evaluated at points (seeded generator combinations, jets
+    over the graph) and certified with ``{"kind": "network-combinations"}``
+    generators; the path-lifting is never expanded (except by the fallback law
+    search of momentum flows on small networks).
     """
-    return model.kind == "network" and model.layers is not None and flow.metric == "euclidean"
+    return model.kind == "network" and model.network is not None and flow.metric == "euclidean"
 
 
 def generator_family(model: Model, flow: Flow | None = None, *, prime: int, seed: int, explicit: bool = False):
     """The family whose brackets give the rank.
 
-    ``NetworkGenerators`` (gradient flow) or ``PhaseNetworkGenerators``
+    ``DagGenerators`` (gradient flow) or ``PhaseNetworkGenerators``
     (momentum, Nesterov) for the network route, ``PolynomialGenerators``
     otherwise or when ``explicit`` (explicit python-flint fields of φ).
     """
     flow = flow or Flow("gradient")
     if uses_network_route(model, flow) and not explicit:
-        net = LayeredNetwork(tuple(model.layers), tuple(model.activations), bool(model.bias))
         if flow.phase:
-            return PhaseNetworkGenerators(net, phase_drift(flow), seed=seed, prime=prime)
-        return NetworkGenerators(net, seed=seed, prime=prime)
+            return PhaseNetworkGenerators(model.network, phase_drift(flow), seed=seed, prime=prime)
+        return DagGenerators(model.network, seed=seed, prime=prime)
     fields = explicit_fields(model, flow)
     return PolynomialGenerators(dense_fields(fields, flow.dim(model.dim)), prime=prime, homogeneous=fields_homogeneous(fields))
 

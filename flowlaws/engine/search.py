@@ -58,15 +58,16 @@ def law_search(model: Model, family, flow: Flow | None = None, *, prime: int, ma
     pass the explicit family (``generator_family(..., explicit=True)``).
     """
     from ..algebra._laws import FieldVerifier, LawSearch, grading_from_fields
-    from ..algebra._network_laws import LocalVerifier, network_grading, parameter_layers
+    from ..algebra._dag_candidates import parameter_levels
+    from ..algebra._dag_laws import DagLocalVerifier, dag_grading
 
     flow = flow or Flow("gradient")
     groups = None
     network = uses_network_route(model, flow) and not flow.phase and not explicit
     if network:
-        grading = network_grading(family.network)
-        verifier = LocalVerifier(family.network)
-        groups = parameter_layers(family.network)
+        grading = dag_grading(family.network)
+        verifier = DagLocalVerifier(family.network)
+        groups = parameter_levels(family.network)
         homogeneous = model.homogeneous()
     else:
         fields = explicit_fields(model, flow)

@@ -19,7 +19,8 @@ from math import comb
 from ..algebra._laws import independent_subset, jacobian_rows
 from ..algebra._lie import drift_lie_rank, lie_rank
 from ..algebra._modular import rank_mod
-from ..algebra._network_laws import PhaseLocalVerifier, momentum_candidates, structural_candidates
+from ..algebra._dag_candidates import dag_momentum_candidates, dag_structural_candidates
+from ..algebra._network_laws import PhaseLocalVerifier
 from .bounds import Bounds
 from .family import generator_family
 from .problem import Problem
@@ -42,7 +43,7 @@ def gradient_structural_laws(problem: Problem, family, bounds: Bounds, progress:
     if progress is not None:
         progress("generators and structural laws", 0, D)
     t = time.perf_counter()
-    candidates = [h for h in structural_candidates(family.network) if bounds.search.verifier(h)]
+    candidates = [h for h in dag_structural_candidates(family.network) if bounds.search.verifier(h)]
     polys, basis = independent_subset(candidates, problem.law_point, prime, D)
     bounds = bounds.with_laws(polys, basis=basis).timed("laws", time.perf_counter() - t)
     if progress is not None:
@@ -75,7 +76,7 @@ def phase_structural_laws(problem: Problem, family, bounds: Bounds, progress: Pr
     basis = None
     if problem.max_degree >= 2 + drift.time_power:
         check = PhaseLocalVerifier(family.network, drift.kind, drift.a, drift.b)
-        candidates = [h for h in momentum_candidates(family.network, drift.time_power) if check(h)]
+        candidates = [h for h in dag_momentum_candidates(family.network, drift.time_power) if check(h)]
         # in the regime of DESIGN section 4 the charges are independent: one dense rank proves it
         if candidates and rank_mod(jacobian_rows(candidates, problem.law_point, prime, D), prime) == len(candidates):
             polys = candidates
