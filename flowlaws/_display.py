@@ -36,6 +36,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 from ._display_blocks import BLOCK_TITLES, _factor_text, _Printer, group_block_laws
+from ._safe_text import printable
 
 __all__ = ["law_form", "expand_form", "law_text", "group_laws", "format_groups", "to_latex", "to_html"]
 
@@ -595,7 +596,8 @@ def to_latex(result: Any, *, environment: str = "align*", max_laws: int | None =
     body = _latex_lines(result, max_laws)
     if not body:
         body = [r"&\text{no conservation law}"]
-    return "\n".join([head, rf"\begin{{{environment}}}", " \\\\\n".join("  " + b for b in body), rf"\end{{{environment}}}"])
+    text = "\n".join([head, rf"\begin{{{environment}}}", " \\\\\n".join("  " + b for b in body), rf"\end{{{environment}}}"])
+    return printable(text, newlines=True)  # names from files: no escape codes
 
 
 def _latex_lines(result: Any, max_laws: int | None) -> list[str]:
@@ -658,4 +660,4 @@ def to_html(result: Any, *, max_lines: int = _MAX_LINES) -> str:
         parts.append("</ul>")
     for note in result.notes:
         parts.append(f"<p>note: {e(note)}</p>")
-    return "".join(parts)
+    return printable("".join(parts))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from fractions import Fraction
-from typing import Any
+from typing import Any, Sequence
 
 from ._result import Result, law_from_poly
 from .engine.flow import Flow, check_flow
@@ -22,6 +22,7 @@ from .engine.metric import MatrixMetric
 from .errors import CertificateError, FlowlawsError, InvalidArgument
 from .models._model import Model
 from .verify.checker._jsonlimits import MAX_JSON_DEPTH, json_too_deep
+from .verify.checker._varnames import loads_strict
 
 __all__ = ["load"]
 
@@ -54,6 +55,43 @@ def _model(cert: dict, params: list[str], name: str) -> Model:
         return model
     phi = [_dense(coord, len(params)) for coord in spec["phi"]]
     return Model(variables=tuple(params), kind="polynomials", name=name, phi=phi)
+
+
+def describe_model(spec: Any, params: Sequence[str] = ()) -> str:
+    """What a certificate's ``model`` object proves about, in words (never its ``meta``).
+
+    A network is named like :func:`flowlaws.models.mlp` names it, or
+    ``factorization:NxRxM`` when its parameters carry the factorization's names
+    (which the checker binds to their positions).
+
+    Examples
+    --------
+    >>> describe_model({"kind": "network", "layers": [3, 4, 3], "activations": ["relu"], "bias": False})
+    'relu:3x4x3'
+    >>> describe_model({"kind": "polynomials", "phi": [[["1", [[0, 1], [1, 1]]]]]})
+    'polynomials (1 coordinate)'
+    """
+    if not isinstance(spec, dict):
+        return "unknown model"
+    kind = spec.get("kind")
+    if kind == "network":
+        widths = [int(w) for w in spec["layers"]]
+        acts = {str(a) for a in spec["activations"]}
+        act = next(iter(acts)) if len(acts) == 1 else ("mixed" if acts else "linear")
+        if len(widths) == 3 and act == "linear" and not spec.get("bias"):
+            from .models import factorization
+
+            m, r, n = widths
+            if tuple(params) == factorization(n, r, m).variables:
+                return f"factorization:{n}x{r}x{m}"
+        return f"{act}{'+bias' if spec.get('bias') else ''}:{'x'.join(map(str, widths))}"
+    if kind == "graph":
+        nodes = spec.get("nodes")
+        return f"graph ({len(nodes)} nodes)" if isinstance(nodes, list) else "graph"
+    if kind == "polynomials":
+        k = len(spec["phi"])
+        return f"polynomials ({k} coordinate{'s' if k != 1 else ''})"
+    return f"{str(kind)[:40]} model"
 
 
 def _flow(spec: dict, model: Model) -> Flow:
@@ -121,7 +159,7 @@ def load(path: str, *, check: bool = True) -> Result:
                 "a certificate is never that deep: this is not a flowlaws certificate",
                 step="schema",
             )
-        cert = json.loads(text)
+        cert = loads_strict(text)  # a repeated key ("count" twice) is refused, never last-one-wins
     except (OSError, ValueError) as err:
         raise CertificateError(f"cannot read a JSON certificate from {path!r}: {err}", step="schema") from err
     if not isinstance(cert, dict):
@@ -139,7 +177,11 @@ def load(path: str, *, check: bool = True) -> Result:
         phase = flow_spec["name"] != "gradient"
         params = names[1 : (dim - 1) // 2 + 1] if phase else names
         meta = cert.get("meta") if isinstance(cert.get("meta"), dict) else {}
-        model = _model(cert, params, str(meta.get("model_name", "loaded model")))
+        name = describe_model(cert["model"], params)  # from the proved content: meta is information only
+        claimed = meta.get("model_name")
+        if claimed is not None and str(claimed) != name:
+            notes.append(f"unverified metadata (not part of the proof): meta.model_name = {str(claimed)[:80]!r}")
+        model = _model(cert, params, name)
         flow = _flow(flow_spec, model)
         model.metric = flow.metric  # the model carries the metric it was analysed with, as models.nmf does
         rate = flow.tau if (flow.name == "momentum" and flow.tau) else 0

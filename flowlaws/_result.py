@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._safe_text import printable
 from .engine.flow import Flow
 from .laws import Law
 from .models._model import Model
@@ -123,7 +124,7 @@ class Result:
         lines = [head, f"  dim = {self.dim}, certified rank = {self.rank}"]
         lines += self._law_lines(expand=False)
         lines += [f"  note: {n}" for n in self.notes]
-        return "\n".join(lines)
+        return "\n".join(printable(line) for line in lines)  # names from files: no escape codes reach a terminal
 
     def _law_lines(self, *, expand: bool) -> list[str]:
         if expand or not self.laws:
@@ -135,7 +136,7 @@ class Result:
     def expanded(self) -> str:
         """Like ``str(result)`` with every law fully expanded (one per line), not grouped."""
         lines = str(self).splitlines()[:2] + self._law_lines(expand=True)
-        return "\n".join(lines + [f"  note: {n}" for n in self.notes])
+        return "\n".join(printable(line) for line in lines + [f"  note: {n}" for n in self.notes])
 
     def groups(self) -> list[dict[str, Any]]:
         """The laws grouped by structure (per neuron, layer-matrix entries, other);

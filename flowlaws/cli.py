@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Any, NoReturn, Sequence
 
+from ._safe_text import printable
+
 __all__ = ["main"]
 
 DEMO_SPEC = "relu:3x4x3"
@@ -192,7 +194,7 @@ def _analyze(args: argparse.Namespace) -> int:
         msg = str(err).splitlines()[0]
         if "--max-dim" not in msg:  # the library's message names max_dim=; say how to raise it here
             msg += f" (CLI: --max-dim {model.dim})" if (args.max_dim or 0) < model.dim else " (CLI: --max-dim N)"
-        print(f"flowlaws: error: {msg}", file=sys.stderr)
+        print(f"flowlaws: error: {printable(msg)}", file=sys.stderr)
         return 2
     finally:
         progress.close()
@@ -255,13 +257,13 @@ def _check(args: argparse.Namespace) -> int:
         try:
             report = check_certificate(read_certificate(path), progress=progress)
         except KeyboardInterrupt:
-            print(f"flowlaws: interrupted while checking {path}: {done} of {len(args.certificates)} certificate(s) "
+            print(f"flowlaws: interrupted while checking {printable(path)}: {done} of {len(args.certificates)} certificate(s) "
                   f"checked, {failed} not proved", file=sys.stderr)
             return 130
         except CertificateError as err:
             failed += 1
             msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-            print(f"{path}: NOT PROVED {msg}", file=sys.stderr)
+            print(f"{printable(path)}: NOT PROVED {printable(msg)}", file=sys.stderr)
             continue
         finally:
             progress.close()
@@ -269,10 +271,10 @@ def _check(args: argparse.Namespace) -> int:
         lo, hi = proved.get("lower_bound"), proved.get("upper_bound")
         seconds = f"({time.perf_counter() - t:.2f} s)"
         if lo is not None and lo == hi:
-            print(f"{path}: certificate verified: exactly {hi} laws {seconds}")
+            print(f"{printable(path)}: certificate verified: exactly {hi} laws {seconds}")
         else:
             incomplete += 1
-            print(f"{path}: certificate verified, bounds only: between {lo} and {hi} laws; {_NOT_DETERMINED} "
+            print(f"{printable(path)}: certificate verified, bounds only: between {lo} and {hi} laws; {_NOT_DETERMINED} "
                   f"{seconds}")
     if failed:
         return 2
@@ -304,12 +306,12 @@ def _compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"model": model.name, "rows": rows}, indent=1))
         return 0
-    print(f"{model.name}: conservation laws under each flow (D = {model.dim})")
+    print(f"{printable(model.name)}: conservation laws under each flow (D = {model.dim})")
     print(f"{'flow':<22}{'dim':>6}{'laws':>8}{'rank':>8}  certified")
     for row in rows:
         label = row["flow"] + (f" tau={row['tau']}" if row.get("tau") is not None else "")
         if "error" in row:
-            print(f"{label:<22}  not available: {row['error']}")
+            print(f"{label:<22}  not available: {printable(row['error'])}")
             continue
         lo, hi = row["bounds"]
         laws = str(row["count"]) if row["complete"] else f"{lo}..{hi}"
@@ -341,12 +343,12 @@ def _bias_lab(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     model = _model(args.spec)
-    print(f"{model.name}: D = {model.dim} parameters")
-    print("parameters: " + ", ".join(model.variables[:40]) + (" …" if model.dim > 40 else ""))
+    print(f"{printable(model.name)}: D = {model.dim} parameters")
+    print("parameters: " + printable(", ".join(model.variables[:40])) + (" …" if model.dim > 40 else ""))
     phi = model.phi_polynomials(max_terms=20_000)
     print(f"φ has {len(phi)} coordinates")
     for expr in model.phi[:20]:
-        print(f"  {expr}")
+        print(f"  {printable(expr)}")
     if len(phi) > 20:
         print("  …")
     return 0
@@ -463,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"flowlaws: error: {msg}", file=sys.stderr)
+        print(f"flowlaws: error: {printable(msg)}", file=sys.stderr)
         return 2
 
 
