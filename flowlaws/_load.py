@@ -53,6 +53,15 @@ def _model(cert: dict, params: list[str], name: str) -> Model:
         model.variables = tuple(params)  # the certificate's names (U, V for factorizations, torch names, …)
         model.name = name
         return model
+    if spec["kind"] == "graph":  # a DAG of neurons (docs/certificate-format.md), parameters in the certificate's order
+        from .algebra._graph_network import GraphNetwork
+
+        kinds = tuple(str(node[0]) for node in spec["nodes"])
+        acts = tuple(str(node[1]) if node[0] == "hidden" else None for node in spec["nodes"])
+        edges = tuple((int(s), int(d), w, None) if isinstance(w, int) else (int(s), int(d), None, Fraction(w))
+                      for s, d, w in spec["edges"])
+        net = GraphNetwork(kinds, acts, edges, len(params))
+        return Model(variables=tuple(params), kind="network", name=name, network=net)
     phi = [_dense(coord, len(params)) for coord in spec["phi"]]
     return Model(variables=tuple(params), kind="polynomials", name=name, phi=phi)
 

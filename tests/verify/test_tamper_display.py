@@ -179,3 +179,17 @@ def test_show_escapes_names(tmp_path, capsys):
     assert main(["show", str(path)]) == 0
     out = capsys.readouterr().out
     assert _no_controls(out) and "a\\x1b[2K" in out and "g\\x1b[8m.json" in out
+
+
+@pytest.mark.parametrize("spec", ["resnet:2x2", "conv1d:5x2x2", "resnet+bias:2x2"])
+def test_graph_certificates_load_under_their_proved_description(tmp_path, spec):
+    res = fl.analyze(fl.models.parse(spec))
+    assert res.certificate["model"]["kind"] == "graph"
+    back = fl.load(_write(tmp_path, res.certificate))
+    nodes = len(res.certificate["model"]["nodes"])
+    assert back.model.name == f"graph ({nodes} nodes)" and back.count == res.count
+    assert f"unverified metadata (not part of the proof): meta.model_name = {spec!r}" in back.notes
+    assert [str(law) for law in back.laws] == [str(law) for law in res.laws]
+    assert str(back).splitlines()[2:3] == str(res).splitlines()[2:3]  # grouped the same way
+    for law in back.laws:
+        assert fl.verify.is_conserved(back.model, law)
