@@ -142,13 +142,17 @@ class GraphWords(NetworkWords):
         fan = g.max_fan()
         self.pre_reduce = (fan + 2) * p * p >= 2**63
 
-    def _seg_op(self, starts: Any) -> Any:
+    def _seg_op(self, starts: Any, length: int) -> Any:
+        """``(a, b) -> segment sums of a * b`` over the last axis (``length`` entries, segments at ``starts``)."""
         import numpy as np
 
         p, pre = self.p, self.pre_reduce
+        singletons = len(starts) == length  # e.g. unshared parameters: no sums at all
 
         def op(a: Any, b: Any) -> Any:
             prod = a * b
+            if singletons:
+                return prod
             if pre:
                 prod %= p
             return np.add.reduceat(prod, starts, axis=-1)
@@ -179,7 +183,7 @@ class GraphWords(NetworkWords):
         h0[:, self.starts] = zfull[:, self.starts]
         H: list[Any] = [h0] + [None] * ((1 << k) - 1)
         for eidx, seg, nodes in self.forward:
-            u = _product(W.map(lambda c, e=eidx: c[:, e]), _gather(H, self.src[eidx]), self._seg_op(seg), p)
+            u = _product(W.map(lambda c, e=eidx: c[:, e]), _gather(H, self.src[eidx]), self._seg_op(seg, len(eidx)), p)
             s = scale[:, nodes]
             _write(H, u, nodes, s, p, B, n)
         # backward: delta at the outputs is z(output); delta_v = scale_v * sum_out-edges w * delta_dst
@@ -187,10 +191,10 @@ class GraphWords(NetworkWords):
         d0[:, self.outputs] = zfull[:, self.outputs]
         Dl: list[Any] = [d0] + [None] * ((1 << k) - 1)
         for eidx, seg, nodes in self.backward:
-            u = _product(W.map(lambda c, e=eidx: c[:, e]), _gather(Dl, self.dst[eidx]), self._seg_op(seg), p)
+            u = _product(W.map(lambda c, e=eidx: c[:, e]), _gather(Dl, self.dst[eidx]), self._seg_op(seg, len(eidx)), p)
             _write(Dl, u, nodes, scale[:, nodes], p, B, n)
         ep = self.by_param
-        grad = _product(_gather(Dl, self.dst[ep]), _gather(H, self.src[ep]), self._seg_op(self.param_starts), p)
+        grad = _product(_gather(Dl, self.dst[ep]), _gather(H, self.src[ep]), self._seg_op(self.param_starts, len(ep)), p)
         return _Jet(k, [None if c is None else c % p for c in grad.comps] + [None] * ((1 << k) - len(grad.comps)))
 
 
