@@ -233,7 +233,8 @@ def _frozen_mod(value: Fraction, p: int, where: str) -> int:
     value = Fraction(value)
     if value.denominator % p == 0:
         raise InvalidArgument(
-            f"prime={p} divides the denominator of the frozen weight {value} on edge {where}; "
+            f"prime={p} divides the denominator of the frozen weight {value} on edge {where} "
+            "(node positions in topological order); "
             "the weight has no value mod p: choose another prime"
         )
     return value.numerator % p * pow(value.denominator, -1, p) % p
@@ -261,8 +262,7 @@ class DagGenerators:
 
     Examples
     --------
-    A frozen weight ``1/2`` (``φ = a/2``) has no value mod 2... nor mod any
-    prime dividing 2:
+    ``φ = a/2``: the frozen weight ``1/2`` is ``51`` mod 101 and has no value mod 2.
 
     >>> from fractions import Fraction
     >>> net = GraphNetwork(("input", "hidden", "output"), (None, "relu", None),
@@ -272,7 +272,7 @@ class DagGenerators:
     >>> DagGenerators(net, seed=0, prime=2)
     Traceback (most recent call last):
     ...
-    flowlaws.errors.InvalidArgument: prime=2 divides the denominator of the frozen weight 1/2 on edge 1->2; the weight has no value mod p: choose another prime
+    flowlaws.errors.InvalidArgument: prime=2 divides the denominator of the frozen weight 1/2 on edge 1->2 (node positions in topological order); the weight has no value mod p: choose another prime
     """
 
     finite_generators = None
