@@ -4,7 +4,8 @@ Cross-checks: on layered networks the values equal NetworkGenerators' word for
 word (gradient and phase-space flows); on random DAGs (skips, shared and
 frozen weights, biases, mixed activations) the generators equal a brute-force
 oracle that enumerates the paths with exact Fractions, brackets equal those of
-the explicit polynomials ``F_a``, and the Lie rank equals the explicit route's.
+the explicit polynomials ``F_a``, and the Lie rank (gradient flow; momentum
+with τ = 1 and τ = 0; Nesterov) equals the explicit route's.
 """
 
 from __future__ import annotations
@@ -263,16 +264,43 @@ def test_graph_built_mlp_matches_explicit_route(layers, acts, bias):
     assert lie_rank(DagGenerators(net, seed=0, prime=P), point).rank == lie_rank(explicit_family(G, P), point).rank
 
 
-def test_momentum_on_a_dag_matches_explicit_lifts():
-    G = random_dag(5)
+def explicit_phase_family(G: nx.DiGraph, drift: Drift, p: int) -> PolynomialGenerators:
+    """Explicit phase-space fields ``(s, θ, v)``: the drift, then ``(0, 0, ∇φ_key)`` per coordinate."""
+    import flint
+
+    names, coords = graph_path_lifting(G)
+    D = len(names)
+    ctx = flint.fmpz_mpoly_ctx.get(("u", 2 * D + 1), "deglex")
+    g = ctx.gens()
+    zero, one = ctx.from_dict({}), ctx.from_dict({(0,) * (2 * D + 1): 1})
+    s, v = g[0], g[D + 1 :]
+    if drift.kind == "exp":
+        chi = [drift.a * s] + [drift.b * vj for vj in v] + [-drift.a * vj for vj in v]
+    elif drift.kind == "time":
+        chi = [one] + list(v) + [zero] * D
+    else:
+        chi = [s] + [s * vj for vj in v] + [-3 * vj for vj in v]
+    fields = [tuple(chi)]
+    for coord in coords:
+        scale = lcm(*(c.denominator for c in coord.values()))
+        f = ctx.from_dict({(0,) + m + (0,) * D: int(c * scale) for m, c in coord.items()})
+        if not f.is_constant():
+            fields.append(tuple([zero] * (D + 1) + [f.derivative(1 + j) for j in range(D)]))
+    return PolynomialGenerators(fields, prime=p)
+
+
+@pytest.mark.parametrize("drift", [Drift("exp", 1, 1), Drift("time"), Drift("nesterov")])
+@pytest.mark.parametrize("seed", range(0, 40, 2))
+def test_random_dag_phase_rank_equals_explicit_route(seed, drift):
+    G = random_dag(seed)
     net, _ = graph_network(G)
-    D = net.dim
-    fam = PhaseNetworkGenerators(net, Drift("exp", 1, 1), seed=2, prime=P)
-    x = np.random.default_rng(0).integers(1, P, size=2 * D + 1)
+    x = np.random.default_rng(seed).integers(1, P, size=2 * net.dim + 1)
+    fam = PhaseNetworkGenerators(net, drift, seed=seed, prime=P)
+    assert isinstance(fam.base, DagGenerators)
     lifts = fam.evaluate([(k,) for k in range(1, 4)], x)
-    grads = DagGenerators(net, seed=2, prime=P).evaluate([(k,) for k in range(3)], x[1 : D + 1])
-    assert np.array_equal(lifts[:, D + 1 :], grads) and not lifts[:, : D + 1].any()
-    assert drift_lie_rank(fam, x).rank <= 2 * D + 1
+    grads = DagGenerators(net, seed=seed, prime=P).evaluate([(k,) for k in range(3)], x[1 : net.dim + 1])
+    assert np.array_equal(lifts[:, net.dim + 1 :], grads) and not lifts[:, : net.dim + 1].any()
+    assert drift_lie_rank(fam, x).rank == lie_rank(explicit_phase_family(G, drift, P), x).rank
 
 
 # -- bad input ----------------------------------------------------------------------------
