@@ -81,17 +81,24 @@ class _Find:
                 self.parent[max(a, b)] = min(a, b)
 
 
-def _scaling_law(net: GraphNetwork, group: set[int]) -> SparsePoly | None:
-    """``Σ_in θ² − Σ_out θ²`` of rescaling ``group``, or None when it is no symmetry."""
+def _scaling_law(net: GraphNetwork, group: set[int], touching: list[tuple], param_edges: dict) -> SparsePoly | None:
+    """``Σ_in θ² − Σ_out θ²`` of rescaling ``group``, or None when it is no symmetry.
+
+    ``touching``: the edges ``(src, dst, param)`` with an end in ``group``;
+    ``param_edges``: every edge ``(src, dst)`` of each parameter.
+    """
     sign: dict[int, int] = {}
-    for src, dst, param, _ in net.edges:
+    for src, dst, param in touching:
         e = (dst in group) - (src in group)
         if param is None:
             if e:
                 return None
             continue
-        if sign.setdefault(param, e) != e:
-            return None
+        if param not in sign:
+            sign[param] = e
+            for s, d in param_edges[param]:  # a shared parameter scales alike on all its edges
+                if (d in group) - (s in group) != e:
+                    return None
     h = {((v, 2),): e for v, e in sorted(sign.items()) if e}
     return h or None
 
@@ -160,9 +167,17 @@ def dag_structural_candidates(net: GraphNetwork) -> list[SparsePoly]:
     groups: dict[int, set[int]] = {}
     for x in hidden:
         groups.setdefault(find.root(x), set()).add(x)
+    param_edges: dict[int, list[tuple[int, int]]] = {}
+    touching: dict[int, list[tuple]] = {}
+    for src, dst, param, _ in net.edges:
+        if param is not None:
+            param_edges.setdefault(param, []).append((src, dst))
+        for end in {src, dst}:
+            if net.kinds[end] == "hidden":
+                touching.setdefault(find.root(end), []).append((src, dst, param))
     out: list[SparsePoly] = []
     for root in sorted(groups):
-        h = _scaling_law(net, groups[root])
+        h = _scaling_law(net, groups[root], touching.get(root, []), param_edges)
         if h is not None:
             out.append(h)
     for _, _, corr, n_in in _rotation_pairs(net):
