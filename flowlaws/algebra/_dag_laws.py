@@ -17,7 +17,9 @@
   path from the tail to the head of an edge carrying ``S``. Inside ``M`` the
   values with and without ``S`` edges are computed exactly; what enters ``M``
   from outside, and what leaves it, are replaced by independent indeterminates
-  (all bias nodes share one: they carry the same constant). An identity
+  (all bias nodes share one: they carry the same constant), except the values
+  of nodes reached by frozen edges only, computed exactly (a frozen layer's
+  outputs are combinations of the inputs, not free values). An identity
   ``⟨∇h, ∇_S P⟩ ≡ 0`` there survives substituting the actual values (they do
   not involve ``S``), so ``h`` is a law: a sufficient, exact check over Q.
 
@@ -225,7 +227,9 @@ class _Plan:
     ``S`` edges, feeds an ``S`` edge).
     """
 
-    def __init__(self, net: GraphNetwork, ins, outs, param_edges, support: set[int]) -> None:
+    def __init__(self, net: GraphNetwork, ins, outs, param_edges, support: set[int], frozen_only: set[int]) -> None:
+        self.frozen_only = frozen_only
+        self.cone: set[int] = set()  # frozen-only nodes whose exact value is used
         tails, heads = set(), set()
         for v in support:
             for src, dst in param_edges[v]:
@@ -263,21 +267,39 @@ class _Plan:
         self.order = sorted(has_s | need_a)
         self.need_a, self.has_s = need_a, has_s
         self.steps = [self._step(net, x, ins[x], outs[x], support) for x in self.order]
+        stack = list(self.cone)
+        while stack:
+            x = stack.pop()
+            for y, _, _ in ins[x]:
+                if y not in self.cone:
+                    self.cone.add(y)
+                    stack.append(y)
 
     def _step(self, net: GraphNetwork, x: int, ins_x, outs_x, support: set[int]) -> tuple:
         """``(x, a, s, gate, exit)`` for node ``x``.
 
         ``a``: None (not needed), ``("key", k)`` (an indeterminate for all of
-        ``A(x)``), ``("zero",)`` or ``("sum", edges, outer)``; ``s``: the edges
-        ``(y, p, v, with_s, with_a)`` feeding ``S(x)``.
+        ``A(x)``), ``("zero",)`` or ``("sum", inner edges, outer)`` with
+        ``outer`` None (no edge from outside), ``"key"`` (one indeterminate for
+        what enters from outside) or the list of those edges when they are
+        frozen and come from frozen-only nodes (whose values are computed
+        exactly: a constant times the bias, combinations of inputs and gates);
+        ``s``: the edges ``(y, p, v, with_s, with_a)`` feeding ``S(x)``.
         """
         a = None
         gate = False
         if x in self.need_a:
             inner = [(y, p, v) for y, p, v in ins_x if p not in support and y in self.need_a]
-            outer = any(p not in support and y not in self.need_a for y, p, _ in ins_x)
+            outer_edges = [(y, p, v) for y, p, v in ins_x if p not in support and y not in self.need_a]
             kind = net.kinds[x]
-            if inner:
+            outer: object = None
+            if outer_edges:
+                if all(p is None and y in self.frozen_only for y, p, _ in outer_edges):
+                    outer = outer_edges
+                    self.cone.update(y for y, _, _ in outer_edges)
+                else:
+                    outer = "key"
+            if inner or isinstance(outer, list):
                 a = ("sum", inner, outer)
                 gate = net.gated(x)
             elif outer:
@@ -327,6 +349,10 @@ class DagLocalVerifier:
         ins, outs = adjacency(net)
         self.ins = [sorted(e, key=lambda t: -t[0]) for e in ins]
         self.outs = [sorted(e, key=lambda t: t[0]) for e in outs]
+        self.frozen_only = set()  # nodes whose value involves no parameter
+        for x, kind in enumerate(net.kinds):
+            if kind in ("input", "bias") or (ins[x] and all(p is None and y in self.frozen_only for y, p, _ in ins[x])):
+                self.frozen_only.add(x)
         self.param_edges: list[list[tuple[int, int]]] = [[] for _ in range(net.dim)]
         for src, dst, param, _ in net.edges:
             if param is not None:
@@ -346,13 +372,16 @@ class DagLocalVerifier:
         """
         import flint
 
-        plan = _Plan(self.net, self.ins, self.outs, self.param_edges, set(support))
+        net = self.net
+        plan = _Plan(net, self.ins, self.outs, self.param_edges, set(support), self.frozen_only)
         index: dict = {}
         for key in list(extra) + sorted(support):
             index.setdefault(key, len(index))
         rational = False
         for x, a, s, gate, exit_ in plan.steps:
             edges = list(a[1]) if a is not None and a[0] == "sum" else []
+            if a is not None and a[0] == "sum" and isinstance(a[2], list):
+                edges += a[2]
             edges += [(y, p, v) for y, p, v, _, _ in s or ()]
             for _, p, v in edges:
                 if p is not None:
@@ -361,12 +390,16 @@ class DagLocalVerifier:
                     rational = True
             if a is not None and a[0] == "key":
                 index.setdefault(a[1], len(index))
-            if a is not None and a[0] == "sum" and a[2]:
+            if a is not None and a[0] == "sum" and a[2] == "key":
                 index.setdefault(("o", x), len(index))
             if gate:
                 index.setdefault(("g", x), len(index))
             if exit_:
                 index.setdefault(("B", x), len(index))
+        for y in sorted(plan.cone):
+            kind = net.kinds[y]
+            index.setdefault("const" if kind == "bias" else ("in", y) if kind == "input" else ("g", y), len(index))
+            rational = rational or any(v.denominator != 1 for _, _, v in self.ins[y])
         names = tuple(f"z{k}" for k in range(len(index)))
         ctx = (flint.fmpq_mpoly_ctx if rational else flint.fmpz_mpoly_ctx).get(names, "deglex")
         gens = ctx.gens()
@@ -378,6 +411,14 @@ class DagLocalVerifier:
                 return flint.fmpq(value.numerator, value.denominator) * poly
             return int(value) * poly
 
+        exact: dict[int, object] = {}
+        for y in sorted(plan.cone):  # frozen-only values, exactly
+            kind = net.kinds[y]
+            if kind in ("input", "bias"):
+                exact[y] = gens[index["const" if kind == "bias" else ("in", y)]]
+                continue
+            total = balanced_sum([weight(None, v, exact[z]) for z, _, v in self.ins[y]])
+            exact[y] = gens[index[("g", y)]] * total if net.gated(y) else total
         A: dict[int, object] = {}
         S: dict[int, object] = {}
         P_terms = []
@@ -388,8 +429,10 @@ class DagLocalVerifier:
                 A[x] = gens[index[a[1]]]
             elif a is not None and a[0] == "sum":
                 terms = [weight(p, v, A[y]) for y, p, v in a[1] if y in A]
-                if a[2]:
+                if a[2] == "key":
                     terms.append(gens[index[("o", x)]])
+                elif a[2] is not None:
+                    terms += [weight(None, v, exact[y]) for y, _, v in a[2]]
                 total = balanced_sum(terms)
                 if total is not None:
                     A[x] = g * total if g is not None else total

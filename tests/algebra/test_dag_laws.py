@@ -371,3 +371,20 @@ def test_phase_verifier_on_a_linear_dag_with_skips(kind, a, b, power):
     gradient_oracle = _gradient_oracle(model)
     for h in dag_structural_candidates(net):
         assert grad(h) == gradient_oracle(h)
+
+
+def test_frozen_only_values_are_exact():
+    """h0 carries 2·(the bias constant), so φ sees a + 2c only: 2a − c is a law (degree 1)."""
+    G = nx.DiGraph()
+    G.add_node("b", kind="bias"); G.add_node("x", kind="input")
+    G.add_node("h0", kind="hidden", activation="linear"); G.add_node("h1", kind="hidden", activation="relu")
+    G.add_node("y", kind="output")
+    G.add_edge("b", "h0", trainable=False, value=Fraction(2))
+    G.add_edge("b", "h1", param="a"); G.add_edge("h0", "h1", param="c"); G.add_edge("x", "h1", param="d")
+    G.add_edge("h1", "y", param="e")
+    model = fl.models.from_graph(G)
+    net, names = graph_network(G)
+    a, c = names.index("a"), names.index("c")
+    check, oracle = DagLocalVerifier(net), _gradient_oracle(model)
+    for h, law in [({((a, 1),): 2, ((c, 1),): -1}, True), ({((a, 1),): 3, ((c, 1),): -1}, False)]:
+        assert check(h) == oracle(h) == law
