@@ -319,27 +319,34 @@ class DagGenerators:
         row = {int(v): i for i, v in enumerate(dst)}
         srcs = np.array(sorted({e[0] for e in edges}), dtype=np.int64)
         col = {int(v): j for j, v in enumerate(srcs)}
-        P = np.full((h, len(srcs)), -1, dtype=np.int64)  # unshared trainable parameter, else -1
-        for s, d, par, _ in edges:
+        # runs only use full columns (h unshared trainable edges): P holds those columns' parameters
+        count = np.zeros(len(srcs), dtype=np.int64)
+        for s, _, par, _ in edges:
             if par is not None and uses[par] == 1:
-                P[row[d], col[s]] = par
+                count[col[s]] += 1
+        c_of = {int(j): c for c, j in enumerate(np.nonzero(count == h)[0])}
+        P = np.empty((h, len(c_of)), dtype=np.int64)
+        for s, d, par, _ in edges:
+            if par is not None and uses[par] == 1 and col[s] in c_of:
+                P[row[d], c_of[col[s]]] = par
         runs = []  # (size, first column, width, base, row-major)
         ar = np.arange(h)
         j = 0
         while j < len(srcs):
-            base = P[0, j]
-            if base < 0:
+            if j not in c_of:
                 j += 1
                 continue
+            c0 = c_of[j]
+            base = P[0, c0]
             # column-major: column j is base..base+h-1, next columns follow
             wc = 0
-            while j + wc < len(srcs) and np.array_equal(P[:, j + wc], base + wc * h + ar):
+            while j + wc in c_of and np.array_equal(P[:, c0 + wc], base + wc * h + ar):
                 wc += 1
             # row-major: row 0 runs base..base+w-1 and row i starts at base + i*w
             wr = 0
-            while j + wr < len(srcs) and P[0, j + wr] == base + wr:
+            while j + wr in c_of and P[0, c0 + wr] == base + wr:
                 wr += 1
-            if not np.array_equal(P[:, j : j + wr], base + ar[:, None] * wr + np.arange(wr)[None, :]):
+            if not np.array_equal(P[:, c0 : c0 + wr], base + ar[:, None] * wr + np.arange(wr)[None, :]):
                 wr = 0
             w, row_major = (wr, True) if wr >= wc else (wc, False)
             if w == 0:
