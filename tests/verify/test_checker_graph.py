@@ -511,3 +511,16 @@ def test_local_check_is_sound_on_random_graphs():
             refused += exact and not local
     assert proved > 50
     assert refused < proved
+
+
+@pytest.mark.parametrize("name", sorted(ARCHS))
+@pytest.mark.parametrize("flow", ["gradient", "momentum"])
+def test_engine_graph_certificates_verify_on_both_law_routes(name, flow, monkeypatch):
+    res = fl.analyze(fl.models.from_graph(to_nx(ARCHS[name]())), flow=flow, **({"tau": 1} if flow == "momentum" else {}))
+    cert = res.certificate
+    if cert["model"]["kind"] != "graph":
+        pytest.skip(f"the engine writes {cert['model']['kind']!r} certificates for from_graph models")
+    assert check_certificate(cert)["count"] == res.count
+    monkeypatch.setitem(LIMITS, "explicit_law_paths", 0)
+    report = check_certificate(cert)
+    assert report["routes"]["laws"] == "segments" and report["count"] == res.count
