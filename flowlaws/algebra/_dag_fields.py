@@ -14,17 +14,18 @@ running the same passes on jets (forward-mode over reverse-mode), so nothing
 is expanded: the cost of a word is a few passes whatever the number of paths.
 
 The passes go level by level (:meth:`GraphNetwork.levels`). The edges into a
-level are split into *parts*, each a dense block ``(level's nodes) × (some
-predecessors)`` used through :func:`~flowlaws.algebra._jets.jet_matvec`:
+level are split into *parts*:
 
-* a *run*: a full-height block of trainable, unshared edges whose parameters
-  are one contiguous range of θ in row-major or column-major order — the
-  weight jet is a view of θ and its gradient a slice of the result (the weight
-  matrices and bias columns of a layered network are runs);
-* the *rest*: a block scattered from θ at precomputed positions (frozen values
-  in the constant jet component only), its gradient gathered at the edges and
-  summed per parameter (``np.add.reduceat``), or taken edge by edge when the
-  block is sparse.
+* a *run*: a full-height block ``(level's nodes) × (some predecessors)`` of
+  trainable, unshared edges whose parameters are one contiguous range of θ in
+  row-major or column-major order — the weight jet is a view of θ, used through
+  :func:`~flowlaws.algebra._jets.jet_matvec`, and its gradient a slice of the
+  result (the weight matrices and wide bias columns of a layered network);
+* the *rest*: a dense block scattered from θ at precomputed positions (frozen
+  values in the constant jet component only), its gradient gathered at the
+  edges and summed per parameter (``np.add.reduceat``); or, when the block is
+  sparse (convolution kernels, skip connections), the products taken edge by
+  edge and summed per node and per parameter.
 
 What this module does not check: that the network is small enough for any
 budget (callers do), nor that ``prime`` is prime.
