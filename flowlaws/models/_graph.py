@@ -115,8 +115,10 @@ def _validate(G) -> tuple[list, dict, list[str], dict]:
                     f"edge {u!r}->{v!r}: value= is for fixed weights; set trainable=False or drop value"
                 )
             name = data.get("param", f"w[{u},{v}]")
-            if not isinstance(name, str) or not name or not name.isascii() or any(c.isspace() for c in name):
-                raise InvalidArgument(f"edge {u!r}->{v!r}: param={name!r} must be a non-empty ASCII name without spaces")
+            if (not isinstance(name, str) or not name or not name.isascii() or not name.isprintable()
+                    or any(c.isspace() for c in name)):  # printed with the laws: no control characters
+                raise InvalidArgument(
+                    f"edge {u!r}->{v!r}: param={name!r} must be a non-empty printable ASCII name without spaces")
             if name not in index:
                 index[name] = len(names)
                 names.append(name)

@@ -176,9 +176,15 @@ def test_show_escapes_names(tmp_path, capsys):
     G.add_edge("h", "y", param="b")
     path = tmp_path / "g\x1b[8m.json"
     path.write_text(json.dumps(nx.node_link_data(G, edges="edges")))
+    # a parameter name with an escape code is refused by from_graph, the error line is escaped
+    assert main(["show", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert _no_controls(err) and "must be a non-empty printable ASCII name" in err and "a\\x1b[2K" in err
+    G.edges["x", "h"]["param"] = "a"
+    path.write_text(json.dumps(nx.node_link_data(G, edges="edges")))
     assert main(["show", str(path)]) == 0
     out = capsys.readouterr().out
-    assert _no_controls(out) and "a\\x1b[2K" in out and "g\\x1b[8m.json" in out
+    assert _no_controls(out) and "g\\x1b[8m.json: D = 2 parameters" in out
 
 
 @pytest.mark.parametrize("spec", ["resnet:2x2", "conv1d:5x2x2", "resnet+bias:2x2"])
