@@ -43,7 +43,7 @@ from ._model import _Generators, network_of
 from ._modp import Echelon, WordEvaluator, is_prime
 from ._network_eval import NetworkWords, fast_route_problem
 from ._parsed import _parse, _Parsed
-from ._polys import Poly, inner
+from ._polys import Poly, WorkLimitExceeded, inner
 from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_rows
 from ._schema import _U64, LIMITS, SCHEMA, _fail, _leaves
 from ._varnames import loads_strict
@@ -313,12 +313,19 @@ def check_certificate(
         if flow.has_drift or flow.metric != "euclidean":
             lifted = LiftedGenerators(flow, c.params, p, gens.field, gens.value_at, gens.jvp_at)
             value, jvp = lifted.at(point)
-            evaluator = WordEvaluator(lifted.field, point, p, value, jvp)
+            evaluator = WordEvaluator(lifted.field, point, p, value, jvp, max_work=LIMITS["bracket_work"])
         else:
-            evaluator = WordEvaluator(gens.field, point, p, gens.value_at(point), gens.jvp_at(point))
+            evaluator = WordEvaluator(gens.field, point, p, gens.value_at(point), gens.jvp_at(point),
+                                      max_work=LIMITS["bracket_work"])
         rows = []
         for i, w in enumerate(c.words):
-            rows.append(evaluator.value(w))
+            try:
+                rows.append(evaluator.value(w))
+            except WorkLimitExceeded as err:
+                raise _fail(
+                    f"rank.words[{i}] is not evaluated: {err} (the checker's limit LIMITS['bracket_work'], "
+                    "which bounds the time of a check; shallower words, or a larger limit, to try)", "rank",
+                ) from None
             if progress is not None:
                 progress("rank", i + 1, len(c.words))
         rank = _rank_of_rows(rows, p, c.dim)

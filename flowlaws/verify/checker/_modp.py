@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 
-from ._polys import Field, bracket_field, field_at, field_directional_at
+from ._polys import Field, WorkLimitExceeded, bracket_field, bracket_work, field_at, field_directional_at
 
 __all__ = ["MR_BASES", "is_prime", "Echelon", "rank_mod_p", "WordEvaluator", "Word"]
 
@@ -170,6 +170,10 @@ class WordEvaluator:
     generator_jvp : callable, optional
         ``(a, u) -> D(generator a)(point) · u``, likewise (a Hessian-vector
         product for a gradient field).
+    max_work : int, optional
+        Most term products all bracket polynomials together may take; past it
+        :class:`~._polys.WorkLimitExceeded` is raised *before* the bracket is
+        computed (a small certificate with deep words cannot hang the check).
     """
 
     def __init__(
@@ -179,7 +183,10 @@ class WordEvaluator:
         p: int,
         generator_value: Callable[[int], dict[int, int]] | None = None,
         generator_jvp: Callable[[int, dict[int, int]], dict[int, int]] | None = None,
+        max_work: int | None = None,
     ) -> None:
+        self.max_work = max_work
+        self.work = 0
         self._gen = generator_field
         self._gen_value = generator_value
         self._gen_jvp = generator_jvp
@@ -195,7 +202,14 @@ class WordEvaluator:
             if isinstance(word, int):
                 got = self._gen(word)
             else:
-                got = bracket_field(self.field(word[0]), self.field(word[1]), self.p)
+                u, v = self.field(word[0]), self.field(word[1])
+                if self.max_work is not None:
+                    self.work += bracket_work(u, v)
+                    if self.work > self.max_work:
+                        raise WorkLimitExceeded(
+                            f"its bracket polynomials need more than {self.max_work} term products"
+                        )
+                got = bracket_field(u, v, self.p)
             self._fields[word] = got
         return got
 

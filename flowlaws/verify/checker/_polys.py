@@ -36,6 +36,8 @@ __all__ = [
     "field_at",
     "field_directional_at",
     "bracket_field",
+    "bracket_work",
+    "WorkLimitExceeded",
     "inner",
     "hessian_vector_at",
 ]
@@ -458,6 +460,27 @@ def field_directional_at(
         if v:
             out[i] = v
     return out
+
+
+class WorkLimitExceeded(ValueError):
+    """A computation would exceed the work limit its caller set (the caller rejects, never hangs)."""
+
+
+def bracket_work(u: Mapping[int, Poly], v: Mapping[int, Poly]) -> int:
+    """The number of term products :func:`bracket_field` performs on ``u`` and ``v`` (counted, not done).
+
+    >>> x = Poly({((0, 1),): 1})
+    >>> bracket_work({0: x}, {0: x * x})
+    2
+    """
+    work = 0
+    for outer, inner_ in ((v, u), (u, v)):
+        sizes = {var: len(w) for var, w in inner_.items()}
+        for comp in outer.values():
+            for m in comp.terms:
+                for var, _ in m:
+                    work += sizes.get(var, 0)
+    return work
 
 
 def bracket_field(u: Mapping[int, Poly], v: Mapping[int, Poly], p: int | None) -> Field:

@@ -32,6 +32,8 @@ LIMITS = {
     "words": 200_000,
     "word_depth": 8,
     "word_nodes": 2_000_000,
+    # term products of the polynomial brackets of explicit-route words, all words together
+    "bracket_work": 20_000_000,
     "laws": 100_000,
     "phi": 1_000_000,
     "terms_per_poly": 1_000_000,

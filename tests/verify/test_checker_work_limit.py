@@ -1,0 +1,50 @@
+"""The checker cannot be hung by a small certificate with deep words (issue 15).
+
+A balanced bracket word of depth 6 on a 6-variable cubic model made the check
+of a 1.4 KB certificate run for minutes (the polynomial fields of its subwords
+grow without bound). The checker now counts the term products of every
+bracket before computing it and rejects the word past ``LIMITS["bracket_work"]``.
+"""
+
+import json
+import time
+
+import pytest
+
+import flowlaws as fl
+from flowlaws.errors import CertificateError
+from flowlaws.verify import check_certificate
+from flowlaws.verify.checker._schema import LIMITS
+
+PHI = ["a*b*c + d*e*f", "a*d + b*e*c", "c*f*a + b^3", "e*f*d + a*b", "f^2*c + d*a*e"]
+
+
+def _balanced(depth: int, k: int = 0):
+    return k % 5 if depth == 0 else [_balanced(depth - 1, k), _balanced(depth - 1, k + 1)]
+
+
+@pytest.fixture(scope="module")
+def certificate():
+    res = fl.analyze(fl.models.from_polynomials(PHI, variables=list("abcdef")))
+    assert check_certificate(res.certificate)["complete"]
+    return res.certificate
+
+
+def test_a_deep_word_is_rejected_quickly_not_evaluated_for_minutes(certificate):
+    cert = json.loads(json.dumps(certificate))
+    cert["rank"]["words"] = [_balanced(8)] + cert["rank"]["words"]
+    assert len(json.dumps(cert)) < 3000
+    t = time.perf_counter()
+    with pytest.raises(CertificateError, match=r"rank.words\[0\] is not evaluated: .*LIMITS\['bracket_work'\]") as err:
+        check_certificate(cert)
+    assert err.value.step == "rank"
+    assert time.perf_counter() - t < 60
+
+
+def test_a_word_within_the_limit_is_still_checked(certificate, monkeypatch):
+    cert = json.loads(json.dumps(certificate))
+    cert["rank"]["words"] = [_balanced(3)] + cert["rank"]["words"]
+    check_certificate(cert)  # a dependent extra word: same rank, accepted
+    monkeypatch.setitem(LIMITS, "bracket_work", 10)
+    with pytest.raises(CertificateError, match="bracket_work"):
+        check_certificate(cert)
