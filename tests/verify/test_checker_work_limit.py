@@ -48,3 +48,34 @@ def test_a_word_within_the_limit_is_still_checked(certificate, monkeypatch):
     monkeypatch.setitem(LIMITS, "bracket_work", 10)
     with pytest.raises(CertificateError, match="bracket_work"):
         check_certificate(cert)
+
+
+def _many_linear_laws(D: int) -> dict:
+    """φ = x0*x1 in D variables: the D − 2 laws x2, …, x_{D−1} are true and independent."""
+    laws = [[["1", [[i, 1]]]] for i in range(2, D)]
+    return {"schema": "flowlaws-certificate/1", "dim": D, "variables": [f"x{i}" for i in range(D)],
+            "model": {"kind": "polynomials", "phi": [[["1", [[0, 1], [1, 1]]]]]}, "flow": {"name": "gradient"},
+            "generators": {"kind": "coordinates"},
+            "rank": {"prime": 16777213, "point": [3] * D, "words": [0], "value": 1},
+            "laws": laws, "independence": {"prime": 16777213, "point": [5] * D, "value": len(laws)},
+            "bounds": {"lower": len(laws), "upper": D - 1}, "count": D - 1, "complete": False}
+
+
+def test_many_laws_do_not_allocate_a_dense_jacobian():
+    # 7,998 laws x 8,000 coordinates: a dense int64 Jacobian would take 512 MB (the issue: 20,000 laws, 3 GiB)
+    import tracemalloc
+
+    cert = _many_linear_laws(8000)
+    tracemalloc.start()
+    report = check_certificate(cert)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert report["proved"] == {"upper_bound": 7999, "lower_bound": 7998, "exact": False}
+    assert peak < 200 * 2**20
+
+
+def test_more_laws_than_dim_is_refused_before_any_work():
+    cert = _many_linear_laws(50)
+    cert["laws"] = cert["laws"] + cert["laws"]
+    with pytest.raises(CertificateError, match="at most dim laws can be independent"):
+        check_certificate(cert)

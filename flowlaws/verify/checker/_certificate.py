@@ -91,7 +91,8 @@ def _uses_local_laws(c: _Parsed) -> bool:
 
 def _rank_of_rows(rows: list[dict[int, int]], p: int, dim: int) -> int:
     """Rank mod ``p`` of sparse rows: NumPy elimination when available and large enough, else :class:`Echelon`."""
-    if len(rows) * dim > 40_000 and p < MAX_PRIME and numpy_problem() is None:
+    # dense NumPy elimination only within LIMITS["dense_entries"]: beyond, the sparse Echelon (memory ~ nonzeros)
+    if 40_000 < len(rows) * dim <= LIMITS["dense_entries"] and p < MAX_PRIME and numpy_problem() is None:
         return rank_of_sparse_rows(rows, p, dim)
     ech = Echelon(p, dim)
     for row in rows:

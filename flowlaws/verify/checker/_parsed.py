@@ -239,6 +239,8 @@ def _parse(cert: Any) -> _Parsed:
     rank_value = _int(rank["value"], "rank.value", lo=0, hi=dim)
 
     laws_json = _list(cert["laws"], "laws", max_len=LIMITS["laws"])
+    if len(laws_json) > dim:
+        raise _fail(f"laws: {len(laws_json)} laws in dimension dim={dim}; at most dim laws can be independent")
     laws = [parse_poly(h, f"laws[{i}]", dim, budget) for i, h in enumerate(laws_json)]
 
     ind = _object(cert["independence"], "independence", ("prime", "point", "value"))
