@@ -370,6 +370,7 @@ def parse_polynomial(
     max_depth: int = MAX_DEPTH,
     max_degree: int = MAX_DEGREE,
     max_terms: int = MAX_TERMS,
+    limits_hint: str | None = None,
 ) -> Poly:
     """Parse ``text`` as a polynomial in ``names`` with rational coefficients.
 
@@ -379,6 +380,8 @@ def parse_polynomial(
     names : sequence of str
     max_length, max_depth, max_degree, max_terms : int
         The limits of the module docstring, checked before the work.
+    limits_hint : str, optional
+        How a caller's user raises a limit (``{key}`` is the limit's name), for the messages.
 
     Raises
     ------
@@ -401,5 +404,7 @@ def parse_polynomial(
     if not isinstance(text, str):
         raise InvalidArgument(f"text={text!r} (type={type(text).__name__}): expected a string")
     parser = _Parser(text, names, max_depth=max_depth, max_degree=max_degree, max_terms=max_terms)
+    if limits_hint is not None:
+        parser.limits_hint = limits_hint
     check_length(parser, max_length)
     return run(parser)  # type: ignore[return-value]

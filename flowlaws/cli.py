@@ -55,13 +55,21 @@ def _read_json(path: str, label: str, *, missing: str, invalid: str) -> Any:
     """The JSON content of ``path``; a missing, unreadable or invalid file is a one-line user error."""
     from .errors import InvalidArgument
 
+    from .verify.checker._jsonlimits import MAX_JSON_DEPTH, json_too_deep
+    from .verify.checker._varnames import strict_object
+
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            text = fh.read()
     except FileNotFoundError as err:
         raise InvalidArgument(f"{label}: no such file; {missing}") from err
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidArgument(f"{label}: cannot read the file: {err}") from err
+    deep = json_too_deep(text, MAX_JSON_DEPTH)  # before json.loads, whose recursion has no limit of its own
+    if deep is not None:
+        raise InvalidArgument(f"{label}: the JSON nests more than {MAX_JSON_DEPTH} brackets (at offset {deep}); {invalid}")
+    try:
+        return json.loads(text, object_pairs_hook=strict_object)  # a repeated key is an error, not last-one-wins
     except ValueError as err:
         raise InvalidArgument(f"{label}: not valid JSON ({err}); {invalid}") from err
 
@@ -79,9 +87,17 @@ def _graph_file(path: str):
             f"{path}: not a networkx node-link graph (expected an object with 'nodes' and 'edges'); "
             "write it with json.dump(networkx.node_link_data(G), fh)"
         )
+    edges = "links" if "links" in data else "edges"
+    for key, needs in (("nodes", ("id",)), (edges, ("source", "target"))):
+        items = data[key]
+        if not isinstance(items, list) or not all(isinstance(d, dict) and all(k in d for k in needs) for d in items):
+            raise InvalidArgument(
+                f"{path}: {key!r} must be a list of objects each with {' and '.join(map(repr, needs))}; "
+                "write the graph with json.dump(networkx.node_link_data(G), fh)"
+            )
     try:
-        G = nx.node_link_graph(data, directed=True, multigraph=False, edges="links" if "links" in data else "edges")
-    except (KeyError, TypeError, ValueError, nx.NetworkXError) as err:
+        G = nx.node_link_graph(data, directed=True, multigraph=False, edges=edges)
+    except (KeyError, TypeError, ValueError, AttributeError, nx.NetworkXError) as err:
         raise InvalidArgument(f"{path}: malformed node-link graph ({type(err).__name__}: {err})") from err
     return from_graph(G, name=os.path.basename(path))
 

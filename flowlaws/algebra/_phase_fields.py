@@ -68,8 +68,8 @@ class Drift:
         out = np.zeros(x.shape, dtype=np.int64)
         v = x[..., D + 1 :]
         if self.kind == "exp":
-            out[..., 0] = self.a * x[..., 0]
-            out[..., 1 : D + 1] = self.b * v
+            out[..., 0] = (self.a % p) * x[..., 0]  # τ = a/b may exceed int64: reduce first
+            out[..., 1 : D + 1] = (self.b % p) * v
             out[..., D + 1 :] = (p - self.a % p) * v
         elif self.kind == "time":
             out[0, ..., 0] = 1

@@ -21,8 +21,9 @@ from fractions import Fraction
 from typing import Any
 
 from ..algebra._phase_fields import Drift
-from ..errors import DomainError, InvalidArgument
+from ..errors import BudgetExceeded, DomainError, InvalidArgument
 from ..models._model import Model
+from ..verify.checker._flows import tau_size_error
 from .metric import MatrixMetric, metric_matrix
 
 __all__ = ["FLOWS", "METRICS", "Flow", "check_flow", "phase_drift"]
@@ -77,6 +78,9 @@ def _exact_tau(tau: Any) -> Fraction:
             f"tau={tau!r} is a float{'' if math.isfinite(tau) else ' and not finite'}; "
             "pass an exact value: an int, Fraction or a string like '1/2'"
         )
+    too_long = tau_size_error(tau)
+    if too_long:
+        raise BudgetExceeded(too_long)
     try:
         value = Fraction(tau)
     except (TypeError, ValueError, ZeroDivisionError) as err:

@@ -39,10 +39,10 @@ from fractions import Fraction
 from math import lcm
 from typing import Any
 
-from ..errors import DomainError, FlowlawsError, InvalidArgument
+from ..errors import BudgetExceeded, DomainError, FlowlawsError, InvalidArgument
 from ._conserved_laws import _is_sympy, _law_in_space, _parse_string, _some_names
 from ._conserved_space import _FlowField, _model_key, _PhaseSpace, _space
-from .checker._flows import FLOW_NAMES, METRICS, FlowSpec, MetricMatrix
+from .checker._flows import FLOW_NAMES, METRICS, FlowSpec, MetricMatrix, tau_size_error
 from .checker._polys import Poly, inner, int_str
 
 __all__ = ["NotConserved", "is_conserved", "assert_conserved"]
@@ -96,6 +96,9 @@ def _tau_value(tau: Any) -> Fraction:
         raise DomainError(
             f"tau={tau!r} is a float; pass an exact value: an int, Fraction(1, 2), sympy.Rational(1, 2) or \"1/2\""
         )
+    too_long = tau_size_error(tau)
+    if too_long:
+        raise BudgetExceeded(too_long)
     value: Fraction | None = None
     if isinstance(tau, (int, Fraction)):
         value = Fraction(tau)

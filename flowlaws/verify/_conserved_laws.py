@@ -161,6 +161,16 @@ def _string_extras(space: _PhaseSpace) -> tuple[str, ...]:
     return tuple(e for e in extras if e not in space.variables)
 
 
+def _poly_uses(poly: dict, index: int) -> bool:
+    """Whether the variable ``index`` occurs in a parsed polynomial ``{exponents: coefficient}``."""
+    return any(mono[index] for mono in poly)
+
+
+_STRING_LIMITS_HINT = (
+    "laws written as strings are checked within it; pass a flowlaws.laws.Law for a larger law"
+)
+
+
 def _parse_law_string(text: str, space: _PhaseSpace) -> Any:
     variables = space.variables
     if not text.strip():
@@ -172,14 +182,17 @@ def _parse_law_string(text: str, space: _PhaseSpace) -> Any:
     tokens.update({e: f" _x{j}_ " for j, e in enumerate(extras)})
     pieces: list[str] = []
     others: list[str] = []
+    plain: list[str] = []  # the text with exp(...) read as a product exp*(...), for the budgeted parser
     pos = 0
     for m in _names_pattern(list(tokens)).finditer(text):
         others.append(text[pos : m.start()])
         pieces.append(text[pos : m.start()])
         pieces.append(tokens[m.group()])
+        plain += [text[pos : m.start()], "exp*" if m.group() == "exp" else m.group()]
         pos = m.end()
     others.append(text[pos:])
     pieces.append(text[pos:])
+    plain.append(text[pos:])
     rest = " ".join(others)
     fl = _FLOAT_RE.search(rest)
     if fl:
@@ -199,9 +212,29 @@ def _parse_law_string(text: str, space: _PhaseSpace) -> Any:
             f"law {text!r}: unexpected character(s) {bad}; use variable names, integers, + - * / ^ ** and parentheses"
         )
     import sympy
+
+    from .._parse import parse_polynomial  # here: flowlaws.verify imports without the model parsers
+
+    # The eval-free parser checks its limits (degree, terms, depth) before the work and reads every
+    # polynomial. A quotient (metric entries) goes to SymPy only after the same parser has read the
+    # text with a/b as a*b, which bounds the expansion of the quotient's numerator and denominator.
+    names = list(variables) + list(extras)
+    probe = "".join(plain)
+    try:
+        poly = parse_polynomial(probe, names, max_length=400_000, limits_hint=_STRING_LIMITS_HINT)
+    except InvalidArgument as err:
+        if "/" not in text:
+            raise InvalidArgument(f"law {text!r} does not parse as a polynomial: {err}") from None
+        parse_polynomial(probe.replace("/", "*"), names, max_length=400_000, limits_hint=_STRING_LIMITS_HINT)
+        poly = None
+    if poly is not None and ("exp" not in extras or not _poly_uses(poly, names.index("exp"))):
+        symbols = [sympy.Symbol(v) for v in names]
+        return sympy.Add(*(sympy.Rational(c.numerator, c.denominator)
+                           * sympy.Mul(*(x**e for x, e in zip(symbols, mono) if e)) for mono, c in poly.items()))
+    code = "".join(pieces)
     from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
-    code = "".join(pieces).replace("^", "**")
+    code = code.replace("^", "**")
     local: dict[str, Any] = {f"_v{i}_": sympy.Symbol(v) for i, v in enumerate(variables)}
     for j, e in enumerate(extras):
         local[f"_x{j}_"] = sympy.exp if e == "exp" else sympy.Symbol(e)

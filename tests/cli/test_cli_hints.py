@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import argparse
 import ast
 import re
@@ -120,3 +121,34 @@ def test_every_option_has_help(command: str) -> None:
 def test_analyze_offers_the_options_its_hints_name() -> None:
     options = {s for a in _subcommands(cli._parser())["analyze"]._actions for s in a.option_strings}
     assert {"--max-dim", "--max-degree", "--quiet"} <= options
+
+
+# -- issue 15: JSON files given to the CLI are read with the checker's limits ------------------
+def _cli_error(tmp_path, args, capsys):
+    from flowlaws.cli import main
+
+    code = main(args)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "Traceback" not in err and len(err.splitlines()) == 1, err
+    return err
+
+
+def test_deeply_nested_metric_and_graph_files_are_one_line_errors(tmp_path, capsys):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    assert "nests more than 64" in _cli_error(tmp_path, ["analyze", "linear:2x2x2", "--metric", str(deep)], capsys)
+    assert "nests more than 64" in _cli_error(tmp_path, ["analyze", str(deep)], capsys)
+
+
+def test_malformed_node_link_files_are_one_line_errors(tmp_path, capsys):
+    for name, data in [("n.json", {"nodes": "abc", "edges": []}), ("e.json", {"nodes": [{"id": "x"}], "edges": "abc"}),
+                       ("m.json", {"nodes": [1, 2], "edges": []})]:
+        path = tmp_path / name
+        path.write_text(json.dumps(data))
+        assert "must be a list of objects" in _cli_error(tmp_path, ["analyze", str(path)], capsys)
+
+
+def test_repeated_keys_in_a_metric_file_are_refused(tmp_path, capsys):
+    path = tmp_path / "metric.json"
+    path.write_text('{"0,0": 1, "0,0": 2}')
+    assert "duplicate key '0,0'" in _cli_error(tmp_path, ["analyze", "linear:1x1x1", "--metric", str(path)], capsys)

@@ -148,3 +148,44 @@ def test_json_depth_scan_ignores_brackets_inside_strings():
     assert json_too_deep(json.dumps({"a": "[[[[[[[[", "b": ["\\\"[[[["]}), 2) is None
     assert json_too_deep(json.dumps({"a": [[1]]}), 2) == 7
     assert json_too_deep("[" * 100000, 64) == 64
+
+
+# -- tau: an int too large for int64 is exact; one too long for a certificate is refused -------
+def test_huge_tau_is_reduced_mod_p_not_an_overflow():
+    model = parse("linear:2x2x2")
+    res = fl.analyze(model, flow="momentum", tau=11111111111111111111)  # was OverflowError in the fields
+    assert res.complete and res.count == 1
+    assert fl.verify.check_certificate(res.certificate)["count"] == 1
+    # the law is the same as for tau = 1 up to the time factor exp(tau*t)
+    assert fl.verify.is_conserved(model, res.laws[0], flow="momentum", tau=11111111111111111111)
+
+
+@pytest.mark.parametrize("tau", [10**1200, "1" + "0" * 1200, "1/" + "7" * 1200])
+def test_tau_longer_than_a_certificate_holds_is_refused_first(tau):
+    model = parse("linear:2x2x2")
+    for call in (lambda: fl.analyze(model, flow="momentum", tau=tau),
+                 lambda: fl.verify.is_conserved(model, "W1[0,0]", flow="momentum", tau=tau)):
+        assert "MAX_TAU_CHARS=1000" in one_line_error(call, BudgetExceeded)
+
+
+# -- law strings of is_conserved go through the budgeted parser -------------------------------
+@pytest.mark.parametrize(
+    ("law", "key"),
+    [("(u+v)^100000", "max_degree"), ("(u+v+u*v)^400", "max_terms"), ("(" * 5000 + "u" + ")" * 5000, "max_depth"),
+     ("-" * 100_000 + "u", "max_depth")],
+)
+def test_is_conserved_law_strings_are_bounded(law, key):
+    model = from_polynomials(["u*v"], variables=["u", "v"])
+    msg = one_line_error(lambda: fl.verify.is_conserved(model, law), BudgetExceeded)
+    assert f"{key}=" in msg and "pass a flowlaws.laws.Law" in msg
+
+
+def test_is_conserved_reads_polynomial_strings_exactly():
+    model = from_polynomials(["u*v"], variables=["u", "v"])
+    assert fl.verify.is_conserved(model, "(u+v)^2 - 2*u*v - 2*v^2 + 1/3")
+    assert not fl.verify.is_conserved(model, "u^2 + v^2")
+    net = parse("linear:1x2x1")
+    res = fl.analyze(net, flow="momentum")
+    text = str(res.laws[0])  # printed with exp(t)*(...): read back through the same parser
+    assert "exp(" in text and fl.verify.is_conserved(net, text, flow="momentum")
+    assert not fl.verify.is_conserved(net, text.replace("exp(t)", "exp(2*t)", 1), flow="momentum")

@@ -528,7 +528,20 @@ def test_deeply_nested_garbage_does_not_recurse_forever():
     for _ in range(10_000):
         junk = [junk, 0]
     cert["rank"]["words"] = [junk]
+    reject(cert, "schema", "more than 64 deep")
+    cert = relu221()
+    cert["rank"]["words"] = [[[[[[[[[[[[1, 2], 0], 0], 0], 0], 0], 0], 0], 0], 0], 0]]  # within 64, past 8
     reject(cert, "schema", "deeper than 8")
+
+
+@pytest.mark.parametrize("key", ["meta", "count", "model", "flow"])
+def test_any_field_nested_100000_deep_is_one_schema_error(key):
+    cert = relu221()
+    junk: list = []
+    for _ in range(100_000):
+        junk = [junk]
+    cert[key] = junk  # was a RecursionError while describing the bad value
+    reject(cert, "schema", "more than 64 deep")
 
 
 def test_error_message_names_step_first():

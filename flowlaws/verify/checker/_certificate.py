@@ -46,6 +46,7 @@ from ._parsed import _parse, _Parsed
 from ._polys import Poly, WorkLimitExceeded, inner
 from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_rows
 from ._schema import _U64, LIMITS, SCHEMA, _fail, _leaves
+from ._jsonlimits import MAX_JSON_DEPTH, object_too_deep
 from ._varnames import loads_strict
 
 __all__ = ["check_certificate", "read_certificate"]
@@ -253,6 +254,8 @@ def check_certificate(
         clock = now
         steps.append({"step": step, "detail": detail})
 
+    if object_too_deep(cert, MAX_JSON_DEPTH):  # before anything walks it recursively
+        raise _fail(f"the certificate nests lists/objects more than {MAX_JSON_DEPTH} deep; a certificate is never that deep")
     c = _parse(cert)
     done("schema", f"{SCHEMA}: {c.flow.describe()}, dim={c.dim}, {len(c.words)} words, {len(c.laws)} laws")
 

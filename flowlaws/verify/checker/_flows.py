@@ -52,7 +52,9 @@ __all__ = [
     "METRICS",
     "FlowSpec",
     "MetricMatrix",
+    "MAX_TAU_CHARS",
     "parse_tau",
+    "tau_size_error",
     "drift_field",
     "drift_label",
     "lift_field",
@@ -64,8 +66,27 @@ __all__ = [
 FLOW_NAMES = ("gradient", "momentum", "nesterov")
 METRICS = ("euclidean", "nmf")
 _TAU_RE = re.compile(r"(0|[1-9][0-9]*)(?:/([1-9][0-9]*))?")
-_TAU_DIGITS = 1_000
+MAX_TAU_CHARS = 1_000  # the longest "a/b" a certificate may carry (and analyze accept)
 
+
+
+def tau_size_error(tau: Any) -> str | None:
+    """Why ``tau`` is too long to write in a certificate, or ``None``; looks before converting anything.
+
+    >>> tau_size_error("1/2") is None, tau_size_error(10**2000) is not None
+    (True, True)
+    """
+    if isinstance(tau, str):
+        size = len(tau)
+    elif isinstance(tau, (int, Fraction)) and not isinstance(tau, bool):
+        q = Fraction(tau)
+        # digits of a and b, estimated from the bit lengths without converting to decimal
+        size = (q.numerator.bit_length() + q.denominator.bit_length()) * 30103 // 100000
+    else:
+        return None
+    if size > MAX_TAU_CHARS:
+        return f"tau has about {size} digits, more than MAX_TAU_CHARS={MAX_TAU_CHARS} (the longest damping a certificate records)"
+    return None
 
 def parse_tau(text: Any) -> Fraction:
     """``τ`` from its certificate form, a string ``"a"`` or ``"a/b"`` in lowest terms, ``a ≥ 0``, ``b ≥ 1``.
@@ -83,8 +104,8 @@ def parse_tau(text: Any) -> Fraction:
         else:
             hint = ", e.g. \"1\" or \"1/2\""
         raise ValueError(f"tau={text!r} (type={type(text).__name__}): tau is a rational written as a string \"a/b\"{hint}")
-    if len(text) > _TAU_DIGITS:
-        raise ValueError(f"tau: a string of {len(text)} characters, more than {_TAU_DIGITS}")
+    if len(text) > MAX_TAU_CHARS:
+        raise ValueError(f"tau: a string of {len(text)} characters, more than MAX_TAU_CHARS={MAX_TAU_CHARS}")
     m = _TAU_RE.fullmatch(text)
     if not m:
         if text.strip().startswith("-"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAX_JSON_DEPTH", "json_too_deep"]
+__all__ = ["MAX_JSON_DEPTH", "json_too_deep", "object_too_deep"]
 
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)  # a string (skipped whole) or a bracket
 
@@ -41,3 +41,29 @@ def json_too_deep(text: str, max_depth: int = MAX_JSON_DEPTH) -> int | None:
         elif ch in "]}":
             depth -= 1
     return None
+
+
+def object_too_deep(obj: object, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """Whether lists/dicts in ``obj`` (a certificate given as Python objects) nest deeper than ``max_depth``.
+
+    Iterative, so a list nested 100,000 deep is measured, not a ``RecursionError``; it
+    stops at the first container past the limit.
+
+    Examples
+    --------
+    >>> object_too_deep({"a": [[1]]}, 2), object_too_deep({"a": [[1]]}, 3)
+    (True, False)
+    """
+    stack: list[tuple[object, int]] = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

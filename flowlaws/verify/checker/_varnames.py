@@ -142,12 +142,12 @@ def strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     >>> json.loads('{"count": 1, "count": 9}', object_pairs_hook=strict_object)
     Traceback (most recent call last):
     ...
-    ValueError: duplicate key 'count' in a JSON object: a certificate states each field once
+    ValueError: duplicate key 'count' in a JSON object: each key may appear once (another reader could keep a different value)
     """
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key[:60]!r} in a JSON object: a certificate states each field once")
+            raise ValueError(f"duplicate key {key[:60]!r} in a JSON object: each key may appear once (another reader could keep a different value)")
         out[key] = value
     return out
 
