@@ -184,6 +184,14 @@ def _check_displayed_names(names: list[str], model: Reparam, params: int, flow: 
         check_network_names(names[1 : params + 1] if flow.has_drift else names, net.layers, net.bias)
 
 
+def _finite(v: float) -> bool:
+    """Whether a JSON number is finite as a float (an int past 1.8e308 overflows: not finite)."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def _parse(cert: Any) -> _Parsed:
     if not isinstance(cert, Mapping):
         hint = " (parse the file first with json.load)" if isinstance(cert, (str, bytes)) else ""
@@ -200,7 +208,7 @@ def _parse(cert: Any) -> _Parsed:
         if not isinstance(tim, Mapping):
             raise _fail(f"timings: expected an object of seconds per phase, got {_describe(tim)}")
         for k, v in tim.items():
-            if type(v) not in (int, float) or not math.isfinite(v):
+            if type(v) not in (int, float) or not _finite(v):
                 raise _fail(f"timings.{k}: expected a finite number of seconds, got {_describe(v)}")
     if "meta" in cert:  # information only (model name, creation date, ...): never part of the proof
         meta = cert["meta"]
