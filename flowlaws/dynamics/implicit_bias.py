@@ -118,6 +118,32 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+#: Bounds of :func:`run_lab`'s arguments, checked before any work: the lab is a laptop-sized
+#: experiment; beyond them it would overflow (scales), allocate terabytes (sizes) or run for days.
+LAB_LIMITS = {"init_scale": 1e3, "steps": 1_000_000, "n": 100_000, "d": 100_000, "width": 100_000,
+              "array_entries": 50_000_000, "seed": 2**63 - 1}
+
+
+def _check_lab_arguments(init_scales: Any, steps: Any, seed: Any, n: Any, d: Any, width: Any) -> None:
+    """Refuse arguments outside their type or :data:`LAB_LIMITS` with a one-line :class:`InvalidArgument`."""
+    try:
+        scales = [float(s) for s in init_scales]
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"init_scales={init_scales!r}: expected a sequence of floats") from None
+    top = LAB_LIMITS["init_scale"]
+    if not scales or any(not (math.isfinite(s) and 0 <= s <= top) for s in scales):
+        raise InvalidArgument(f"init_scales={list(init_scales)!r}: expected finite floats with 0 <= scale <= {top:g}")
+    for name, v, lo in (("steps", steps, 1), ("seed", seed, 0), ("n", n, 2), ("d", d, 1), ("width", width, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise InvalidArgument(f"{name}={v!r} (type={type(v).__name__}): expected an int >= {lo}")
+        if v > LAB_LIMITS[name]:
+            raise InvalidArgument(f"{name}={v}: more than LAB_LIMITS[{name!r}]={LAB_LIMITS[name]:,}, the lab's bound")
+    for what, entries in (("(n + 1000) x d data", (n + 1000) * d), ("width x d weights", width * d)):
+        if entries > LAB_LIMITS["array_entries"]:
+            raise InvalidArgument(f"the {what} array has {entries:,} entries, more than "
+                                  f"LAB_LIMITS['array_entries']={LAB_LIMITS['array_entries']:,}; lower n, d or width")
+
+
 def run_lab(
     out_dir: str | os.PathLike[str],
     *,
@@ -177,14 +203,8 @@ def run_lab(
     InvalidArgument
         Bad sizes, scales or steps.
     """
+    _check_lab_arguments(init_scales, steps, seed, n, d, width)
     scales = [float(s) for s in init_scales]
-    if not scales or any(not (math.isfinite(s) and s >= 0) for s in scales):
-        raise InvalidArgument(f"init_scales={list(init_scales)!r}: expected finite floats >= 0")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise InvalidArgument(f"steps={steps!r} (type={type(steps).__name__}): expected an int >= 1")
-    for name, v, lo in (("n", n, 2), ("d", d, 1), ("width", width, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise InvalidArgument(f"{name}={v!r}: expected an int >= {lo}")
     out = os.fspath(out_dir)
     os.makedirs(out, exist_ok=True)
 

@@ -101,6 +101,25 @@ def test_small_helpers_and_errors():
         ib.run_lab("unused", steps=0)
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [("--init-scale", "1e308", "scale <= 1000"), ("--width", "1000000000", "LAB_LIMITS['width']"),
+     ("--n", "1000000000", "LAB_LIMITS['n']"), ("--seed", "-1", "seed=-1"),
+     ("--steps", str(10**12), "LAB_LIMITS['steps']"), ("--d", "0", "d=0"),
+     ("--d", "30000", "array_entries")],
+)
+def test_bias_lab_arguments_beyond_their_bounds_are_one_line_errors(tmp_path, capsys, option, value, fragment):
+    from flowlaws.cli import main
+
+    args = ["bias-lab", "--out", str(tmp_path / "out"), "--quiet", option, value]
+    if value == "30000":
+        args += ["--n", "50000"]  # (50000 + 1000) x 30000 data entries: 1.5e9, refused before allocating
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert fragment in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # refused before creating anything
+
+
 def test_run_lab_writes_plots_and_figures(tmp_path, monkeypatch):
     monkeypatch.setattr(ib, "DRIFT_HALVINGS", 3)  # keep the smoke test short
     monkeypatch.setattr(ib, "GF_POINTS", 4)
