@@ -30,3 +30,24 @@ def test_integer_timings_within_float_range_still_pass(certificate):
     cert = json.loads(json.dumps(certificate))
     cert["timings"]["setup"] = 10**300
     assert check_certificate(cert)["complete"]
+
+
+HUGE_FIELDS = [("dim",), ("count",), ("bounds", "lower"), ("bounds", "upper"), ("rank", "value"), ("rank", "prime"),
+               ("independence", "value"), ("independence", "prime"), ("generators", "seed"), ("rank", "words", 0),
+               ("laws", 0, 0, 1, 0, 0), ("laws", 0, 0, 1, 0, 1)]
+
+
+@pytest.mark.parametrize("path", HUGE_FIELDS, ids=[".".join(map(str, p)) for p in HUGE_FIELDS])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_integers_past_the_str_digit_limit_are_named_in_one_line(path, sign):
+    # a Python-object certificate with a 4,401-digit int: f"{x}" in the message raised ValueError
+    # (Python's limit on int-to-str conversion) out of check_certificate
+    cert = json.loads(json.dumps(fl.analyze(fl.models.parse("relu:2x2x1")).certificate))
+    target = cert
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = sign * 10**4400
+    with pytest.raises(CertificateError) as info:
+        check_certificate(cert)
+    msg = str(info.value)
+    assert "integer of about 4400 digits" in msg and "\n" not in msg and len(msg) < 300

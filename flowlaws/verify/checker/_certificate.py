@@ -43,7 +43,7 @@ from ._model import _Generators, network_of
 from ._modp import Echelon, WordEvaluator, is_prime
 from ._network_eval import NetworkWords, fast_route_problem
 from ._parsed import _parse, _Parsed
-from ._polys import Poly, WorkLimitExceeded, inner
+from ._polys import Poly, WorkLimitExceeded, inner, int_str
 from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_rows
 from ._schema import _U64, LIMITS, SCHEMA, _fail, _leaves
 from ._jsonlimits import MAX_JSON_DEPTH, object_too_deep
@@ -57,9 +57,9 @@ _GRADIENT = FlowSpec("gradient")
 
 def _check_prime(p: int, where: str) -> None:
     if p < 3:
-        raise _fail(f"{where}={p}: the prime must be at least 3", "prime")
+        raise _fail(f"{where}={int_str(p)}: the prime must be at least 3", "prime")
     if p >= _U64:
-        raise _fail(f"{where}={p}: the checker accepts primes below 2**64 only; use a smaller prime", "prime")
+        raise _fail(f"{where}={int_str(p)}: the checker accepts primes below 2**64 only; use a smaller prime", "prime")
     if not is_prime(p):
         raise _fail(f"{where}={p} is not prime; use a prime such as 2**61 - 1 = {2**61 - 1}", "prime")
 
@@ -335,7 +335,7 @@ def check_certificate(
         rank = _rank_of_rows(rows, p, c.dim)
     if rank != c.rank_value:
         raise _fail(
-            f"claimed {c.rank_value}, the {len(c.words)} words have rank {rank} mod {p} at the point",
+            f"claimed {int_str(c.rank_value)}, the {len(c.words)} words have rank {rank} mod {p} at the point",
             "rank",
         )
     done("rank", f"the {len(c.words)} words have rank {rank} mod {p} at the point")
@@ -372,7 +372,7 @@ def check_certificate(
 
     k = len(c.laws)
     if c.ind_value != k:
-        raise _fail(f"independence.value={c.ind_value} but there are {k} laws; the value must be len(laws)", "independence")
+        raise _fail(f"independence.value={int_str(c.ind_value)} but there are {k} laws; the value must be len(laws)", "independence")
     q = c.ind_prime
     ipoint = [x % q for x in c.ind_point]
     jac_rank = _rank_of_rows([h.reduce(q).gradient_at(ipoint) for h in c.laws], q, c.dim)
@@ -386,17 +386,17 @@ def check_certificate(
 
     upper = c.dim - c.rank_value
     if c.lower != k:
-        raise _fail(f"bounds.lower={c.lower} but the certificate proves {k} laws", "conclusion")
+        raise _fail(f"bounds.lower={int_str(c.lower)} but the certificate proves {k} laws", "conclusion")
     if c.upper != upper:
-        raise _fail(f"bounds.upper={c.upper} but dim - rank.value = {c.dim} - {c.rank_value} = {upper}", "conclusion")
+        raise _fail(f"bounds.upper={int_str(c.upper)} but dim - rank.value = {c.dim} - {int_str(c.rank_value)} = {int_str(upper)}", "conclusion")
     if c.count != upper:
-        raise _fail(f"count={c.count} but must equal bounds.upper={upper}", "conclusion")
+        raise _fail(f"count={int_str(c.count)} but must equal bounds.upper={int_str(upper)}", "conclusion")
     if k > upper:
         raise _fail(
-            f"{k} independent laws exceed the upper bound {upper}: the certificate is inconsistent", "conclusion"
+            f"{k} independent laws exceed the upper bound {int_str(upper)}: the certificate is inconsistent", "conclusion"
         )
     if c.complete != (k == upper):
-        raise _fail(f"complete={str(c.complete).lower()} but lower={k} and upper={upper}", "conclusion")
+        raise _fail(f"complete={str(c.complete).lower()} but lower={k} and upper={int_str(upper)}", "conclusion")
     done("conclusion", f"{k} <= count <= {upper}" + (" (exact)" if k == upper else ""))
 
     return {

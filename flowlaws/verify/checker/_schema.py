@@ -82,9 +82,9 @@ def _int(x: Any, where: str, *, lo: int | None = None, hi: int | None = None) ->
         hint = " (write integers without a decimal point)" if isinstance(x, float) else ""
         raise _fail(f"{where}: expected an integer, got {_describe(x)}{hint}")
     if lo is not None and x < lo:
-        raise _fail(f"{where}={x}: must be >= {lo}")
+        raise _fail(f"{where}={int_str(x)}: must be >= {lo}")
     if hi is not None and x > hi:
-        raise _fail(f"{where}={x}: must be <= {hi}")
+        raise _fail(f"{where}={int_str(x)}: must be <= {hi}")
     return x
 
 
@@ -191,7 +191,7 @@ def _word(x: Any, where: str, depth: int, counter: list[int]) -> Any:
     if type(x) is not int:
         raise _fail(f"{where}: a word is a generator index (int) or a pair [U, V], got {_describe(x)}")
     if not 0 <= x < _U64:
-        raise _fail(f"{where}={x}: generator indices are in [0, 2**64)")
+        raise _fail(f"{where}={int_str(x)}: generator indices are in [0, 2**64)")
     return x
 
 
