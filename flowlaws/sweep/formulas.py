@@ -28,6 +28,7 @@ from ..models._model import Model
 __all__ = [
     "KNOWN_FORMULAS",
     "FORMULA_NAMES",
+    "MAX_STEPS",
     "Formula",
     "compile_formula",
     "formula_names",
@@ -50,6 +51,9 @@ _SPEC_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z_+]*)\s*:\s*(\d+(?:x\d+)*)\s*$")
 _MAX_BITS = 4096
 _MAX_ITEMS = 100_000
 _MAX_FORMULA = 2_000
+#: Evaluation steps of one formula on one row (every node evaluated counts, so an item a
+#: comprehension's ``if`` drops counts too): at most about a second of work.
+MAX_STEPS = 1_000_000
 _NAME_RE = re.compile(r"n\d+")
 #: Names a formula may use (besides n0, n1, ... and comprehension variables).
 FORMULA_NAMES = ("D", "dim", "depth", "widths", "hidden", "n", "r", "m")
@@ -124,6 +128,7 @@ class Formula:
         self.text = text
         self._tree = tree
         self.names = names
+        self._steps = 0
 
     def __repr__(self) -> str:
         return f"Formula({self.text!r})"
@@ -137,6 +142,7 @@ class Formula:
             A name the row does not define, a non-numeric result, or an
             arithmetic error (division by zero, a value too large).
         """
+        self._steps = 0
         try:
             value = self._eval(self._tree.body, dict(names))
         except InvalidArgument:
@@ -147,7 +153,14 @@ class Formula:
             raise InvalidArgument(f"formula {self.text!r} gives {value!r}, not a number")
         return _bounded(value)
 
+    def _spend(self, steps: int) -> None:
+        self._steps += steps
+        if self._steps > MAX_STEPS:
+            raise InvalidArgument(f"formula {self.text!r}: more than MAX_STEPS={MAX_STEPS:,} evaluation steps "
+                                  "(items a comprehension filters out count too); write a closed form")
+
     def _eval(self, node: ast.AST, env: dict[str, Any]) -> Any:
+        self._spend(1)
         ev = self._eval
         if isinstance(node, ast.Constant):
             return node.value
@@ -196,7 +209,11 @@ class Formula:
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
             args = [ev(a, env) for a in node.args]
-            return _bounded(_FUNCTIONS[node.func.id](*args))
+            self._spend(sum(len(a) for a in args if isinstance(a, tuple)))  # sum/zip/min walk their sequences
+            value = _FUNCTIONS[node.func.id](*args)  # range() refuses more than _MAX_ITEMS values itself
+            if node.func.id == "range":
+                self._spend(len(value))
+            return _bounded(value)
         if isinstance(node, (ast.Tuple, ast.List)):
             return tuple(ev(e, env) for e in node.elts)
         if isinstance(node, ast.Subscript):
@@ -207,7 +224,9 @@ class Formula:
                 parts = [None if p is None else ev(p, env) for p in (node.slice.lower, node.slice.upper, node.slice.step)]
                 if not all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts):
                     raise InvalidArgument(f"formula {self.text!r}: slice bounds must be integers")
-                return seq[slice(*parts)]
+                part = seq[slice(*parts)]
+                self._spend(len(part))
+                return part
             idx = ev(node.slice, env)
             if isinstance(idx, bool) or not isinstance(idx, int):
                 raise InvalidArgument(f"formula {self.text!r}: indices must be integers")

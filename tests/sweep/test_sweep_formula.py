@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import time
+
 import pytest
 
 import flowlaws as fl
@@ -96,6 +98,27 @@ def test_refused_input_is_not_executed(tmp_path):
 def test_refused_at_evaluation(text, names, match):
     with pytest.raises(InvalidArgument, match=match):
         compile_formula(text)(names)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sum(1 for a in range(100000) for b in range(100000) if 0)",  # 10^10 filtered items: nothing yielded
+        "sum(len(range(100000)) for a in range(100000))",  # each item builds a long range
+        "sum(sum(widths[0:100000]) for a in range(100000))",
+    ],
+)
+def test_iteration_is_bounded_by_evaluation_steps(text):
+    t0 = time.perf_counter()
+    with pytest.raises(InvalidArgument, match="MAX_STEPS=1,000,000"):
+        compile_formula(text)({"widths": tuple(range(100_000))})
+    assert time.perf_counter() - t0 < 10
+
+
+def test_the_papers_formulas_stay_within_the_step_budget():
+    widths = tuple([64] * 200)  # a deep net: 198 hidden layers
+    assert compile_formula("linear")({"widths": widths}) == 198 * (64 * 65 // 2)
+    assert compile_formula("relu")({"hidden": widths[1:-1]}) == 198 * 64
 
 
 def test_names_of_rows():
