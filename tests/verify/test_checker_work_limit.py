@@ -79,3 +79,45 @@ def test_more_laws_than_dim_is_refused_before_any_work():
     cert["laws"] = cert["laws"] + cert["laws"]
     with pytest.raises(CertificateError, match="at most dim laws can be independent"):
         check_certificate(cert)
+
+
+# -- network words are evaluated on jets: their work is counted before the evaluation -------------
+def _comb(depth: int, k: int):
+    w = k
+    for i in range(depth):
+        w = [w, (k + i + 1) % 5]
+    return w
+
+
+@pytest.fixture(scope="module")
+def network_certificate():
+    return fl.analyze(fl.models.parse("relu:20x30x30x20")).certificate  # D = 1,800: the jet route
+
+
+def test_deep_network_words_are_refused_before_the_jets_run(network_certificate):
+    from flowlaws.verify.checker._network_eval import jet_work
+
+    cert = json.loads(json.dumps(network_certificate))
+    cert["rank"]["words"] = [_comb(8, k) for k in range(12)]  # three depth-8 words on D=5,600 took 23 s
+    cert["rank"]["value"] = 12
+    assert jet_work(cert["rank"]["words"], cert["dim"], False) > LIMITS["jet_work"]
+    t = time.perf_counter()
+    with pytest.raises(CertificateError, match=r"LIMITS\['jet_work'\]") as err:
+        check_certificate(cert)
+    assert err.value.step == "rank" and time.perf_counter() - t < 2
+
+
+def test_jet_work_counts_the_engines_own_certificates_well_below_the_limit(network_certificate):
+    from flowlaws.verify.checker._network_eval import jet_work
+
+    momentum = fl.analyze(fl.models.parse("linear:2x2x5x2x4"), flow="momentum").certificate  # words of depth 5
+    for cert, has_drift in ((network_certificate, False), (momentum, True)):
+        assert jet_work(cert["rank"]["words"], cert["dim"], has_drift) < LIMITS["jet_work"] / 10
+        assert check_certificate(cert)["complete"]
+
+
+def test_a_shallow_word_the_jet_limit_allows_is_still_checked(network_certificate):
+    cert = json.loads(json.dumps(network_certificate))
+    cert["rank"]["words"] = cert["rank"]["words"] + [_comb(5, 0)]  # a depth-5 word is evaluated, not refused
+    out = check_certificate(cert)  # the rank is already maximal (dim - count): one more word keeps it
+    assert out["complete"] and out["routes"]["words"] == "jets"

@@ -41,7 +41,7 @@ from ._graph_laws import graph_local_residual
 from ._local_laws import LocalBudgetExceeded, drift_residual, local_residual, new_cache
 from ._model import _Generators, network_of
 from ._modp import Echelon, WordEvaluator, is_prime
-from ._network_eval import NetworkWords, fast_route_problem
+from ._network_eval import NetworkWords, fast_route_problem, jet_work
 from ._parsed import _parse, _Parsed
 from ._polys import Poly, WorkLimitExceeded, inner, int_str
 from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_rows
@@ -267,6 +267,14 @@ def check_certificate(
     flow = c.flow
     p = c.rank_prime
     fast_words = c.generators["kind"] == "network-combinations" and _fast_words_problem(c, p) is None
+    if fast_words:
+        work = jet_work(c.words, c.dim, flow.has_drift) * (4 if isinstance(network_of(c.model), Graph) else 1)
+        if work > LIMITS["jet_work"]:
+            raise _fail(
+                f"the {len(c.words)} words are not evaluated: they need about {work:.2g} units of jet work, more than "
+                f"LIMITS['jet_work']={LIMITS['jet_work']:.0e} (a unit is ~20 ns; words of depth k cost 3^k): "
+                "shallower words, or a larger limit, to try", "rank",
+            )
     local_laws = _uses_local_laws(c)
     # the path budget bounds the explicit expansion, which the fast route avoids only for both words and laws
     gens = _Generators(c.model, c.generators, p, expand=not (fast_words and local_laws))

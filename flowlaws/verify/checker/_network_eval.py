@@ -456,3 +456,38 @@ def _piece_width(piece: _Jet) -> int:
 
 def _depth(shape: Any) -> int:
     return 0 if not isinstance(shape, tuple) else 1 + max(_depth(shape[0]), _depth(shape[1]))
+
+
+#: Cost units of one bracket-shape group besides its arrays: the Python work of its ``3^depth``
+#: jet products, measured as about as long as 5,000 array entries.
+_GROUP_OVERHEAD = 5_000
+
+
+def jet_work(words: Sequence[Any], dim: int, has_drift: bool) -> int:
+    """Units of work of :meth:`NetworkWords.values` on ``words``, counted before any evaluation.
+
+    A product of jets with ``k`` infinitesimals costs ``3^k`` component products, and a word of
+    depth ``k`` runs about ``k + 1`` of them per operation of the passes; words of one tree shape
+    share one batch. So a group of ``n`` words of depth ``k`` costs
+    ``3^k (5000 + (k + 1) n dim)`` units (about 20 ns each on one core). Legitimate
+    certificates have depth at most 5 and cost at most a few 10^8; one depth-8 word on a
+    5,600-parameter network costs 3.3·10^8.
+
+    >>> jet_work([0, 1, 2], dim=10, has_drift=False)  # one group of depth 0: 5000 + 3*10
+    5030
+    >>> jet_work([[0, [1, 2]]], dim=10, has_drift=False)  # depth 2: 9 * (5000 + 3*10)
+    45270
+    """
+    groups: dict[Any, list[int]] = {}
+
+    def shape(w: Any) -> Any:
+        if isinstance(w, int):
+            return "C" if has_drift and w == 0 else "G"
+        return (shape(w[0]), shape(w[1]))
+
+    for w in words:
+        sh = shape(w)
+        if sh not in groups:
+            groups[sh] = [_depth(sh), 0]
+        groups[sh][1] += 1
+    return sum(3**k * (_GROUP_OVERHEAD + (k + 1) * n * dim) for k, n in groups.values())

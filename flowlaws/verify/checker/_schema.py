@@ -48,6 +48,8 @@ LIMITS = {
     # the fast route for networks (no path expansion; see _network_eval, _local_laws, _rank_np)
     "fast_dim": 20_000,
     "fast_entries": 160_000_000,
+    # units of jet work of the network words (see _network_eval.jet_work; about 20 ns each)
+    "jet_work": 1_000_000_000,
     # explicit-route words and the laws' Jacobian: a dense int64 matrix up to this many entries (400 MB)
     "dense_entries": 50_000_000,
     "explicit_law_paths": 20_000,
