@@ -284,7 +284,7 @@ def change_model(cert: dict, ch: Any, donors: Sequence[dict]) -> str | None:
         elif op == "bias":
             m["bias"] = ch.choice([not m.get("bias"), 1, 0, "true", None])
         elif op == "layers" and isinstance(m.get("layers"), list):
-            m["layers"] = ch.choice([m["layers"][::-1], m["layers"] + [1], m["layers"][:-1], [sum(m["layers"])]])
+            m["layers"] = ch.choice([m["layers"][::-1], m["layers"] + [1], m["layers"][:-1], [len(m["layers"])] * 3])
         else:
             m["kind"] = ch.choice(["polynomials", "graph", "Network", "mlp"])
         return f"model network {op}"
@@ -496,6 +496,70 @@ def splice(cert: dict, ch: Any, donors: Sequence[dict]) -> str | None:
     return f"splice {key}"
 
 
+#: Whether :func:`stress` may draw words of depth 7 and 8 (seconds each on a network); the long run sets it.
+HEAVY_WORDS = False
+
+
+def _balanced(depth: int, leaves: int, k: int = 0) -> Any:
+    return k % leaves if depth == 0 else [_balanced(depth - 1, leaves, k), _balanced(depth - 1, leaves, k + 1)]
+
+
+def stress(cert: dict, ch: Any, donors: Sequence[dict]) -> str | None:
+    """Push a size toward a checker limit: deep or many words, huge exponents, long laws, wider networks.
+
+    Sizes are drawn mostly small, rarely at the limit (each check stays bounded by the checker's
+    ``LIMITS``; the long run reports the slowest one and the limit that stopped it).
+    """
+    r = cert.get("rank")
+    dim = cert.get("dim") if _is_int(cert.get("dim")) and cert.get("dim", 0) > 0 else 2
+    op = ch.choice(["deep-word", "many-words", "exponent", "long-law", "wide-network"])
+    if op == "deep-word" and isinstance(r, dict) and isinstance(r.get("words"), list):
+        depths = [2, 3, 3, 4, 4, 5, 5, 6, 9]
+        if HEAVY_WORDS:  # depth 7 and 8 words on networks take seconds each: rare, and only in the long run
+            depths += [7] * (ch.integer(0, 39) == 17) + [8] * (ch.integer(0, 199) == 17)
+        depth = ch.choice(depths)
+        r["words"].insert(0, _balanced(depth, ch.integer(1, 6)))
+        return f"stress deep-word depth {depth}"
+    if op == "many-words" and isinstance(r, dict) and isinstance(r.get("words"), list):
+        n = ch.choice([10, 100, 1000, 1000, 5000])
+        r["words"] += [[ch.integer(0, 5), [ch.integer(0, 5), ch.integer(0, 5)]] for _ in range(n)]
+        return f"stress many-words {n}"
+    laws = cert.get("laws")
+    if op == "exponent" and isinstance(laws, list):
+        e = ch.choice([1000, 10**5, 10**6, 10**6 + 1])
+        laws.append([["1", [[ch.integer(0, dim - 1), e]]]])
+        return f"stress exponent {e}"
+    if op == "long-law" and isinstance(laws, list):
+        n = ch.choice([100, 1000, 10_000])
+        laws.append([[str(ch.integer(-5, 5) or 1), [[ch.integer(0, dim - 1), ch.integer(1, 3)],
+                                                    [ch.integer(0, dim - 1), ch.integer(1, 3)]]] for _ in range(n)])
+        return f"stress long-law {n} terms"
+    m = cert.get("model")
+    if op == "wide-network" and isinstance(m, dict) and m.get("kind") == "network" and isinstance(m.get("layers"), list):
+        width = ch.choice([10, 50, 200, 1000])
+        layers = [width if 0 < i < len(m["layers"]) - 1 else w for i, w in enumerate(m["layers"])]
+        if not all(_is_int(w) for w in layers):
+            return None
+        bias = m.get("bias") is True
+        names = []
+        for l in range(1, len(layers)):
+            names += [f"W{l}[{i},{j}]" for i in range(layers[l]) for j in range(layers[l - 1])]
+            names += [f"b{l}[{i}]" for i in range(layers[l])] if bias else []
+        phase = isinstance(cert.get("flow"), dict) and cert["flow"].get("name") != "gradient"
+        if phase:
+            old = cert.get("variables")
+            time_name = old[0] if isinstance(old, list) and old and isinstance(old[0], str) else "s"
+            names = [time_name] + names + [n + "'" for n in names]
+        m["layers"] = layers
+        cert["dim"] = len(names)
+        cert["variables"] = names
+        for part in (r, cert.get("independence")):
+            if isinstance(part, dict) and isinstance(part.get("point"), list):
+                part["point"] = [(7 * k + 3) % 1000 + 1 for k in range(len(names))]
+        return f"stress wide-network {layers}"
+    return None
+
+
 MUTATORS: dict[str, Callable[[dict, Any, Sequence[dict]], str | None]] = {
     "replace": replace_value,
     "int": perturb_int,
@@ -511,6 +575,7 @@ MUTATORS: dict[str, Callable[[dict, Any, Sequence[dict]], str | None]] = {
     "words": change_words,
     "laws": change_laws,
     "splice": splice,
+    "stress": stress,
 }
 
 
@@ -519,7 +584,10 @@ def mutate(cert: dict, ch: Any, *, n: int = 1, donors: Sequence[dict] = ()) -> l
     done = []
     for _ in range(n):
         name = ch.choice(sorted(MUTATORS))
-        what = MUTATORS[name](cert, ch, donors)
+        try:
+            what = MUTATORS[name](cert, ch, donors)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+            what = None  # an earlier mutation left a shape this mutator does not handle: skip it
         if what is not None:
             done.append(f"{name}: {what}")
     return done

@@ -33,7 +33,9 @@ import traceback
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["BASES", "build_bases", "dumps", "claims", "names_problem", "truth", "judge", "Verdict"]
+from flowlaws.verify.checker import LIMITS
+
+__all__ = ["BASES", "build_bases", "dumps", "limit_of", "claims", "names_problem", "truth", "judge", "Verdict"]
 
 #: The valid certificates the fuzzers mutate: name -> (builder, options of ``flowlaws.analyze``).
 BASES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -67,7 +69,39 @@ def build_bases() -> dict[str, dict]:
         out[name] = json.loads(json.dumps(fl.analyze(model, **options).certificate))
     return out
 
-_LIMIT = re.compile(r"LIMITS\[['\"](\w+)['\"]\]")
+# which LIMITS key a rejection names (the checker's messages give the value, some the key itself)
+_LIMITS_BY_MESSAGE = [
+    (r"LIMITS\[['\"](\w+)['\"]\]", None),
+    (r"word nested deeper than", "word_depth"),
+    (r"nodes in total", "word_nodes"),
+    (r"polynomial terms in total", "terms_total"),
+    (r"coefficient with \d+ digits, more than|frozen weight of \d+ characters, more than", "coefficient_digits"),
+    (r"\(exponent\)=\S+: must be <=", "exponent"),
+    (r"paths; the checker expands at most", "paths"),
+    (r"parameters, more than the checker's limit|^\[schema\] (dim|\S+\.size|\S+\.layers\[\d+\])=\S+: must be <=", "dim"),
+    (r"^\[schema\] rank\.words: \d+ entries, more than the checker's limit", "words"),
+    (r"^\[schema\] laws: \d+ entries, more than the checker's limit", "laws"),
+    (r"\.(phi|entries): \d+ entries, more than the checker's limit", "phi"),
+    (r"\.layers: \d+ entries, more than the checker's limit", "layers"),
+    (r"\.nodes: \d+ entries, more than the checker's limit", "graph_nodes"),
+    (r"\.edges: \d+ entries, more than the checker's limit", "graph_edges"),
+    (rf"entries, more than the checker's limit {LIMITS['terms_per_poly']}$", "terms_per_poly"),
+]
+
+
+def limit_of(message: str) -> str | None:
+    """The ``LIMITS`` key a rejection message names, or ``None`` (a rejection on the merits).
+
+    >>> limit_of("[schema] rank.words[0][1]: word nested deeper than 8 brackets")
+    'word_depth'
+    >>> limit_of("[rank] ... more than LIMITS['jet_work']=1e+09 ...")
+    'jet_work'
+    """
+    for pattern, key in _LIMITS_BY_MESSAGE:
+        m = re.search(pattern, message)
+        if m:
+            return key or m[1]
+    return None
 
 
 def _shrink(value: Any) -> Any:
@@ -206,8 +240,7 @@ def judge(original: dict, cert: Any, *, truth_cache: dict[str, Any] | None = Non
     try:
         check_certificate(cert)
     except CertificateError as err:
-        limit = _LIMIT.search(str(err))
-        return Verdict(outcome="rejected", step=err.step, limit=limit[1] if limit else None,
+        return Verdict(outcome="rejected", step=err.step, limit=limit_of(str(err)),
                        seconds=time.perf_counter() - t, detail=str(err)[:300])
     except Exception as err:  # noqa: BLE001 - a traceback is what the fuzzer looks for
         return Verdict(outcome="crash", step=None, limit=None, seconds=time.perf_counter() - t,
