@@ -107,6 +107,17 @@ def test_deep_network_words_are_refused_before_the_jets_run(network_certificate)
     assert err.value.step == "rank" and time.perf_counter() - t < 2
 
 
+def test_a_balanced_deep_word_on_a_small_network_is_refused_at_once():
+    cert = fl.analyze(fl.models.parse("relu:3x4x3")).certificate
+    cert["rank"]["words"] = [_balanced(8)]  # 3 KB; evaluating it took 29 s (7^8 pass products)
+    cert["rank"]["value"] = 1
+    assert len(json.dumps(cert)) < 4000
+    t = time.perf_counter()
+    with pytest.raises(CertificateError, match=r"LIMITS\['jet_work'\]") as err:
+        check_certificate(cert)
+    assert err.value.step == "rank" and time.perf_counter() - t < 2
+
+
 def test_jet_work_counts_the_engines_own_certificates_well_below_the_limit(network_certificate):
     from flowlaws.verify.checker._network_eval import jet_work
 

@@ -272,7 +272,7 @@ def check_certificate(
         if work > LIMITS["jet_work"]:
             raise _fail(
                 f"the {len(c.words)} words are not evaluated: they need about {work:.2g} units of jet work, more than "
-                f"LIMITS['jet_work']={LIMITS['jet_work']:.0e} (a unit is ~20 ns; words of depth k cost 3^k): "
+                f"LIMITS['jet_work']={LIMITS['jet_work']:.0e} (a unit is ~10 ns; a word of depth d costs 4^d to 7^d): "
                 "shallower words, or a larger limit, to try", "rank",
             )
     local_laws = _uses_local_laws(c)
