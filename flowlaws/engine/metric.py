@@ -80,6 +80,8 @@ class _RationalParser(_Parser):
     """:mod:`flowlaws._parse`'s grammar computing in pairs ``(num, den)`` of ``fmpq_mpoly``:
     ``/`` may divide by any non-zero expression."""
 
+    limits_hint = "metric entries are read within it; simplify the entry"
+
     def __init__(self, text: str, names: Sequence[str], ctx: Any) -> None:
         super().__init__(text, names)
         self.ctx = ctx

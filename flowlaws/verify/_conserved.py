@@ -217,7 +217,7 @@ def _user_metric(metric: Any, variables: tuple[str, ...], where: str) -> MetricM
             expr = sympy.Rational(int(entry.numerator), int(entry.denominator))
         elif isinstance(entry, str):
             try:
-                expr = _parse_string(entry, variables)
+                expr = _parse_string(entry, variables, "metric entries are read within it; simplify the entry")
             except (InvalidArgument, DomainError) as err:
                 raise type(err)(f"{at}: {err}".replace("law ", "entry ", 1)) from err
         elif _is_sympy(entry):

@@ -171,7 +171,7 @@ _STRING_LIMITS_HINT = (
 )
 
 
-def _parse_law_string(text: str, space: _PhaseSpace) -> Any:
+def _parse_law_string(text: str, space: _PhaseSpace, limits_hint: str = _STRING_LIMITS_HINT) -> Any:
     variables = space.variables
     if not text.strip():
         raise InvalidArgument("law='': the law is empty; write a polynomial such as \"u^2 - v^2\"")
@@ -221,11 +221,11 @@ def _parse_law_string(text: str, space: _PhaseSpace) -> Any:
     names = list(variables) + list(extras)
     probe = "".join(plain)
     try:
-        poly = parse_polynomial(probe, names, max_length=400_000, limits_hint=_STRING_LIMITS_HINT)
+        poly = parse_polynomial(probe, names, max_length=400_000, limits_hint=limits_hint)
     except InvalidArgument as err:
         if "/" not in text:
             raise InvalidArgument(f"law {text!r} does not parse as a polynomial: {err}") from None
-        parse_polynomial(probe.replace("/", "*"), names, max_length=400_000, limits_hint=_STRING_LIMITS_HINT)
+        parse_polynomial(probe.replace("/", "*"), names, max_length=400_000, limits_hint=limits_hint)
         poly = None
     if poly is not None and ("exp" not in extras or not _poly_uses(poly, names.index("exp"))):
         symbols = [sympy.Symbol(v) for v in names]
@@ -387,9 +387,9 @@ def _law_in_space(law: Any, space: _PhaseSpace) -> tuple[Poly, int, str]:
     )
 
 
-def _parse_string(text: str, variables: Sequence[str]) -> Any:
+def _parse_string(text: str, variables: Sequence[str], limits_hint: str = _STRING_LIMITS_HINT) -> Any:
     """A law string in the parameters ``variables`` as a SymPy expression (gradient-flow names)."""
-    return _parse_law_string(text, _parameter_space(variables))
+    return _parse_law_string(text, _parameter_space(variables), limits_hint)
 
 
 def _law_poly(law: Any, variables: Sequence[str]) -> tuple[Poly, str]:
