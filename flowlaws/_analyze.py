@@ -23,6 +23,7 @@ from .engine.bounds import Bounds
 from .engine.certificate import SCHEMA, certificate
 from .engine.degree_search import search_by_degree
 from .engine.family import generator_family, uses_network_route
+from .engine.frobenius import frobenius_stage
 from .engine.problem import DEFAULT_MAX_DEGREE, DEFAULT_MAX_DIM, pose
 from .engine.search import law_search
 from .engine.structural import gradient_structural_laws, phase_structural_laws
@@ -119,6 +120,7 @@ def analyze(
     if network:
         stages.append(phase_structural_laws if phase else gradient_structural_laws)
     stages.append(lambda pb, fam, b, pr: search_by_degree(pb, fam, b, pr, fixed_rank=network and phase))
+    stages.append(frobenius_stage)
     interrupted = False
     try:
         for stage in stages:
@@ -139,7 +141,7 @@ def _result(problem, bounds: Bounds, interrupted: bool) -> Result:
     if bounds.search is not None and bounds.search.rejected:
         bounds = bounds.note(f"{bounds.search.rejected} sampled candidate(s) failed the exact check and were dropped")
     lo, hi = len(bounds.laws), problem.dim - bounds.rank_value
-    if lo < hi and not interrupted:
+    if lo < hi and not interrupted and bounds.frobenius is None:
         bounds = bounds.note(
             f"the count is between {lo} and {hi}: laws of degree <= {problem.max_degree} do not reach the upper "
             f"bound{'' if bounds.rank.saturated else ' and the bracket search stopped at its depth limit'}"
@@ -148,7 +150,7 @@ def _result(problem, bounds: Bounds, interrupted: bool) -> Result:
     laws = [law_from_poly(h, problem.variables, rate) for h in bounds.laws]
     return Result(model=problem.model, flow=problem.flow, dim=problem.dim, rank=bounds.rank_value, laws=laws,
                   certificate=certificate(problem, bounds, interrupted=interrupted), timings=dict(bounds.seconds),
-                  notes=list(bounds.notes), interrupted=interrupted)
+                  notes=list(bounds.notes), interrupted=interrupted, frobenius=bounds.frobenius is not None)
 
 
 def compare_flows(

@@ -204,4 +204,4 @@ def load(path: str, *, check: bool = True) -> Result:
             step="schema",
         ) from err
     return Result(model=model, flow=flow, dim=dim, rank=rank, laws=laws, certificate=cert, timings=timings,
-                  notes=notes, interrupted=bool(meta.get("interrupted", False)))
+                  notes=notes, interrupted=bool(meta.get("interrupted", False)), frobenius="frobenius" in cert)

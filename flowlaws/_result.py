@@ -44,9 +44,14 @@ class Result:
     laws : list of Law
         Exact, independent laws (each checked as a polynomial identity).
     bounds : (int, int)
-        ``(len(laws), dim - rank)``: proved lower and upper bounds of the count.
+        Proved lower and upper bounds of the count: ``(len(laws), dim - rank)``, or
+        ``(dim - rank, dim - rank)`` when the count is proved by Frobenius.
     complete : bool
-        True when the bounds meet: the count is certified and the laws are complete.
+        True when the bounds meet: the count is certified.
+    frobenius : bool
+        True when the count is proved by Frobenius (the certificate's ``frobenius``
+        identities) rather than by listing the laws: ``laws`` may then hold fewer
+        than ``count`` laws, the others not being polynomial (e.g. ``x0/x1``).
     certificate : dict
         JSON-serialisable proof; re-check it with ``flowlaws.verify.check_certificate``.
     interrupted : bool
@@ -63,10 +68,12 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
+    frobenius: bool = False
 
     @property
     def bounds(self) -> tuple[int, int]:
-        return (len(self.laws), self.dim - self.rank)
+        upper = self.dim - self.rank
+        return (upper if self.frobenius else len(self.laws), upper)
 
     @property
     def count(self) -> int:
@@ -74,7 +81,7 @@ class Result:
 
     @property
     def complete(self) -> bool:
-        return len(self.laws) == self.dim - self.rank
+        return self.bounds[0] == self.bounds[1]
 
     def to_sympy(self) -> list[Any]:
         """The laws as SymPy expressions."""
@@ -92,6 +99,7 @@ class Result:
             "dim": self.dim,
             "rank": self.rank,
             "complete": self.complete,
+            "frobenius": self.frobenius,
             "bounds": list(self.bounds),
             "laws": [str(law) for law in self.laws],
             "notes": list(self.notes),
@@ -116,8 +124,11 @@ class Result:
 
     def __str__(self) -> str:
         lo, hi = self.bounds
+        listed = f" (proved by Frobenius; {len(self.laws)} listed as polynomials)" if (
+            self.frobenius and len(self.laws) < self.count) else ""
         head = (
             f"{self.model.name} under {self.flow} flow: {self.count} independent conservation law(s), certified exact"
+            + listed
             if self.complete
             else f"{self.model.name} under {self.flow} flow: between {lo} and {hi} independent laws (bounds only: the count is NOT determined)"
         )

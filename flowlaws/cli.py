@@ -287,7 +287,8 @@ def _check(args: argparse.Namespace) -> int:
         lo, hi = proved.get("lower_bound"), proved.get("upper_bound")
         seconds = f"({time.perf_counter() - t:.2f} s)"
         if lo is not None and lo == hi:
-            print(f"{printable(path)}: certificate verified: exactly {hi} laws {seconds}")
+            how = f" (proved by Frobenius; {report.get('laws')} listed as polynomials)" if report.get("frobenius") else ""
+            print(f"{printable(path)}: certificate verified: exactly {hi} laws{how} {seconds}")
         else:
             incomplete += 1
             print(f"{printable(path)}: certificate verified, bounds only: between {lo} and {hi} laws; {_NOT_DETERMINED} "

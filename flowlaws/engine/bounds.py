@@ -36,6 +36,9 @@ class Bounds:
         The certified rank and its words; None before any bracket was evaluated.
     search : LawSearch or None
         The exact law search still to run by degree; None when none is needed or possible.
+    frobenius : dict or None
+        The certificate's ``frobenius`` object once the count is proved by Frobenius
+        (the lower bound is then ``dim − rank``, whatever the number of laws).
     notes : tuple of str
         What the result should say about how it was obtained.
     seconds : dict
@@ -46,6 +49,7 @@ class Bounds:
     basis: Any = None
     rank: LieRank | None = None
     search: Any = None
+    frobenius: dict | None = None
     notes: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -61,6 +65,9 @@ class Bounds:
 
     def with_search(self, search: Any) -> "Bounds":
         return replace(self, search=search)
+
+    def with_frobenius(self, claim: dict) -> "Bounds":
+        return replace(self, frobenius=claim)
 
     def note(self, text: str) -> "Bounds":
         return replace(self, notes=self.notes + (text,))

@@ -34,8 +34,9 @@ def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) 
     from .. import __version__
 
     rank = bounds.rank
-    lo, hi = len(bounds.laws), problem.dim - bounds.rank_value
-    return {
+    hi = problem.dim - bounds.rank_value
+    lo = hi if bounds.frobenius is not None else len(bounds.laws)
+    cert = {
         "schema": SCHEMA,
         "library": {"name": "flowlaws", "version": __version__},
         "dim": problem.dim,
@@ -50,7 +51,7 @@ def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) 
             "value": bounds.rank_value,
         },
         "laws": [[[str(c), [[v, e] for v, e in mono]] for mono, c in sorted(h.items())] for h in bounds.laws],
-        "independence": {"prime": problem.prime, "point": [int(v) for v in problem.law_point], "value": lo},
+        "independence": {"prime": problem.prime, "point": [int(v) for v in problem.law_point], "value": len(bounds.laws)},
         "bounds": {"lower": lo, "upper": hi},
         "count": hi,
         "complete": lo == hi,
@@ -61,3 +62,6 @@ def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) 
             "interrupted": interrupted,
         },
     }
+    if bounds.frobenius is not None:
+        cert["frobenius"] = bounds.frobenius
+    return cert

@@ -46,6 +46,7 @@ from ._parsed import _parse, _Parsed
 from ._polys import Poly, WorkLimitExceeded, inner, int_str
 from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_rows
 from ._schema import _U64, LIMITS, SCHEMA, _fail, _leaves
+from ._frobenius import check_frobenius, parse_frobenius
 from ._jsonlimits import MAX_JSON_DEPTH, object_too_deep
 from ._varnames import loads_strict
 
@@ -257,6 +258,12 @@ def check_certificate(
     if object_too_deep(cert, MAX_JSON_DEPTH):  # before anything walks it recursively
         raise _fail(f"the certificate nests lists/objects more than {MAX_JSON_DEPTH} deep; a certificate is never that deep")
     c = _parse(cert)
+    frobenius = None
+    if "frobenius" in cert:
+        if len(c.words) != c.rank_value:
+            raise _fail(f"a frobenius certificate needs rank.value = len(rank.words) (the words are Y_1..Y_r); got "
+                        f"{int_str(c.rank_value)} and {len(c.words)}")
+        frobenius = parse_frobenius(cert["frobenius"], c.dim, c.rank_value)
     done("schema", f"{SCHEMA}: {c.flow.describe()}, dim={c.dim}, {len(c.words)} words, {len(c.laws)} laws")
 
     _check_prime(c.rank_prime, "rank.prime")
@@ -393,8 +400,20 @@ def check_certificate(
     done("independence", f"the Jacobian of the {k} laws has rank {k} mod {q} at the point")
 
     upper = c.dim - c.rank_value
-    if c.lower != k:
-        raise _fail(f"bounds.lower={int_str(c.lower)} but the certificate proves {k} laws", "conclusion")
+    lower = k
+    if frobenius is not None:
+        if c.generators["kind"] != "coordinates":
+            raise _fail("a frobenius certificate needs generators of kind 'coordinates' (the word leaves are then the "
+                        "coordinate fields the identities use)", "frobenius")
+        if local_laws:
+            raise _fail("a frobenius certificate needs the explicit generator fields, and this network is checked "
+                        f"band by band (more than LIMITS['explicit_law_paths']={LIMITS['explicit_law_paths']} paths)",
+                        "frobenius")
+        done("frobenius", check_frobenius(frobenius, c.words, fields, names))
+        lower = upper
+    if c.lower != lower:
+        raise _fail(f"bounds.lower={int_str(c.lower)} but the certificate proves {lower}"
+                    + (" (Frobenius: dim - rank.value)" if frobenius is not None else f" laws"), "conclusion")
     if c.upper != upper:
         raise _fail(f"bounds.upper={int_str(c.upper)} but dim - rank.value = {c.dim} - {int_str(c.rank_value)} = {int_str(upper)}", "conclusion")
     if c.count != upper:
@@ -403,12 +422,14 @@ def check_certificate(
         raise _fail(
             f"{k} independent laws exceed the upper bound {int_str(upper)}: the certificate is inconsistent", "conclusion"
         )
-    if c.complete != (k == upper):
-        raise _fail(f"complete={str(c.complete).lower()} but lower={k} and upper={int_str(upper)}", "conclusion")
-    done("conclusion", f"{k} <= count <= {upper}" + (" (exact)" if k == upper else ""))
+    if c.complete != (lower == upper):
+        raise _fail(f"complete={str(c.complete).lower()} but lower={lower} and upper={int_str(upper)}", "conclusion")
+    how = f" (exact: Frobenius, {k} explicit laws listed)" if frobenius is not None else (" (exact)" if k == upper else "")
+    done("conclusion", f"{lower} <= count <= {upper}{how}")
 
     return {
-        "proved": {"upper_bound": upper, "lower_bound": k, "exact": k == upper},
+        "proved": {"upper_bound": upper, "lower_bound": lower, "exact": lower == upper},
+        "frobenius": frobenius is not None,
         "flow": flow.to_json(),
         "count": c.count,
         "dim": c.dim,

@@ -1,0 +1,161 @@
+"""Stage 4 of ``analyze``: prove the count by Frobenius when the explicit laws fall short.
+
+When the law search ends below the upper bound ``dim − r``, the missing laws may
+simply not be polynomial (``d − log(a + s0)``, ratios of parameters). The rank
+words ``Y_1..Y_r`` are brackets of the generators, so they lie in the generated
+Lie algebra; if every generator ``Z`` and every bracket ``[Y_i, Y_j]`` satisfies
+an exact identity ``q·Z = Σ_l p_l·Y_l`` with polynomials ``q ≠ 0`` and ``p_l``,
+the ``Y`` span an involutive distribution of rank ``r`` containing the
+generators on a dense open set, and Frobenius' theorem gives exactly ``dim − r``
+local conservation laws (``docs/certificate-format.md``, "The Frobenius step").
+
+The identities are found by Cramer's rule: pick ``r`` coordinates where the
+``Y`` are independent at the rank point, solve ``M p = q Z`` on them with
+fraction-free Gauss–Jordan elimination (Bareiss) over Z[x], so ``q = ±det M``,
+and check the identity on every coordinate exactly. Only explicit models with
+small ``r`` and dimension are tried (the cost grows like ``r³`` products of
+polynomials whose degree grows with ``r``); otherwise the result stays "bounds
+only".
+
+Examples
+--------
+>>> import flowlaws as fl
+>>> res = fl.analyze(fl.models.symmetric_factorization(1, 2))  # the law x0/x1 is not polynomial
+>>> res.count, res.complete, len(res.laws)
+(1, True, 0)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..algebra._polynomial_fields import bracket, evaluate_field
+from .bounds import Bounds
+from .family import uses_network_route
+from .problem import Problem
+
+__all__ = ["frobenius_stage", "frobenius_identities", "MAX_RANK", "MAX_DIM", "MAX_TERMS"]
+
+#: Largest rank ``r`` and phase-space dimension tried, and the most terms any polynomial of
+#: the elimination may have before the stage gives up (it then leaves the bounds as they are).
+MAX_RANK = 16
+MAX_DIM = 64
+MAX_TERMS = 20_000
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _pivots(values: list[list[int]], p: int) -> list[int] | None:
+    """``r`` coordinates where the rows ``values`` (``r × n`` mod ``p``) are independent, or None."""
+    rows = [list(v) for v in values]
+    pivots: list[int] = []
+    for i in range(len(rows)):
+        row = rows[i]
+        col = next((c for c in range(len(row)) if row[c] % p), None)
+        if col is None:
+            return None
+        pivots.append(col)
+        inv = pow(row[col], -1, p)
+        for k in range(i + 1, len(rows)):
+            f = rows[k][col] * inv % p
+            if f:
+                rows[k] = [(a - f * b) % p for a, b in zip(rows[k], row)]
+    return pivots
+
+
+def _check_size(*polys: Any) -> None:
+    for f in polys:
+        if len(f) > MAX_TERMS:
+            raise _TooLarge
+
+
+def frobenius_identities(Y: list[tuple], targets: list[tuple], point: list[int], p: int) -> tuple[Any, list[list[Any]]] | None:
+    """``(q, [p_l per target])`` with ``q·Z = Σ_l p_l·Y_l`` exactly for every target ``Z``, or None.
+
+    ``Y`` and ``targets`` are dense fields of python-flint polynomials in one
+    context; ``point`` (mod ``p``) must make the ``Y`` independent.
+    """
+    r, n = len(Y), len(Y[0])
+    pivots = _pivots([[int(v) for v in evaluate_field(y, point, p)] for y in Y], p)
+    if pivots is None:
+        return None
+    ctx = Y[0][0].context()
+    one = ctx.from_dict({(0,) * ctx.nvars(): 1})
+    A = [[Y[l][c] for l in range(r)] for c in pivots]  # rows: coordinates; columns: unknowns p_l
+    B = [[Z[c] for Z in targets] for c in pivots]
+    prev = one
+    try:
+        for k in range(r):
+            piv = next((i for i in range(k, r) if not A[i][k].is_zero()), None)
+            if piv is None:
+                return None
+            A[k], A[piv], B[k], B[piv] = A[piv], A[k], B[piv], B[k]
+            akk = A[k][k]
+            for i in range(r):
+                if i == k:
+                    continue
+                aik = A[i][k]
+                A[i] = [(akk * A[i][j] - aik * A[k][j]) / prev if j != k else A[i][j] for j in range(r)]
+                A[i][k] = ctx.from_dict({})
+                B[i] = [(akk * B[i][t] - aik * B[k][t]) / prev for t in range(len(targets))]
+                _check_size(*A[i], *B[i])
+            prev = akk
+    except _TooLarge:
+        return None
+    q = A[0][0]
+    if any(A[l][l] != q for l in range(r)):
+        return None
+    coefficients = [[B[l][t] for l in range(r)] for t in range(len(targets))]
+    for Z, coef in zip(targets, coefficients):  # the claim itself, on every coordinate
+        for c in range(n):
+            acc = q * Z[c]
+            for pl, y in zip(coef, Y):
+                if not pl.is_zero() and not y[c].is_zero():
+                    acc = acc - pl * y[c]
+            if not acc.is_zero():
+                return None
+    return q, coefficients
+
+
+def _poly_json(f: Any) -> list:
+    return [[str(int(c)), [[v, int(e)] for v, e in enumerate(m) if e]] for m, c in sorted(f.to_dict().items())]
+
+
+def frobenius_stage(problem: Problem, family: Any, bounds: Bounds,
+                    progress: Callable[[str, int, int], None] | None) -> Iterator[Bounds]:
+    """Yield ``bounds`` with a proved Frobenius claim when the laws stop short of ``dim − r``."""
+    rank = bounds.rank
+    upper = problem.dim - bounds.rank_value
+    if (rank is None or len(bounds.laws) >= upper or uses_network_route(problem.model, problem.flow)
+            or not hasattr(family, "word_polynomial")
+            or not 0 < rank.rank <= MAX_RANK or problem.dim > MAX_DIM or len(rank.words) != rank.rank):
+        return
+    t = time.perf_counter()
+    if progress is not None:
+        progress("Frobenius identities", 0, 1)
+    Y = [family.word_polynomial(tuple(w)) for w in rank.words]
+    pairs = [(i, j) for i in range(len(Y)) for j in range(i + 1, len(Y))]
+    targets = list(family.fields) + [bracket(Y[i], Y[j]) for i, j in pairs]
+    found = frobenius_identities(Y, targets, [int(x) for x in problem.point], problem.prime)
+    bounds = bounds.timed("frobenius", time.perf_counter() - t)
+    if found is None:
+        yield bounds.note("the Frobenius identities were not found within the stage's limits (MAX_RANK, MAX_DIM, MAX_TERMS)")
+        return
+    q, coefficients = found
+    g = len(family.fields)
+    claim = {
+        "q": _poly_json(q),
+        "generators": [[_poly_json(f) for f in row] for row in coefficients[:g]],
+        "brackets": [[_poly_json(f) for f in row] for row in coefficients[g:]],
+    }
+    missing = upper - len(bounds.laws)
+    yield bounds.with_frobenius(claim).note(
+        f"count proved by Frobenius: the {rank.rank} rank words span an involutive distribution containing the "
+        f"generators, so there are exactly {upper} independent local laws; {len(bounds.laws)} are listed explicitly, "
+        f"the other {missing} were not found as polynomials of degree <= {problem.max_degree} (they may be "
+        "rational or logarithmic)"
+    )
