@@ -51,3 +51,19 @@ def test_integers_past_the_str_digit_limit_are_named_in_one_line(path, sign):
         check_certificate(cert)
     msg = str(info.value)
     assert "integer of about 4400 digits" in msg and "\n" not in msg and len(msg) < 300
+
+
+def test_a_loaded_zero_model_is_refused_by_analyze_not_an_indexerror(tmp_path):
+    # a certificate with phi = 0 is true (every function is conserved) and loads; analyze on the
+    # loaded model raised IndexError deep in the law search (found by the long fuzz run)
+    cert = json.loads(json.dumps(fl.analyze(fl.models.from_polynomials(["x*y*z"], variables=["x", "y", "z"]))
+                                 .certificate))
+    cert["model"]["phi"] = [[]]
+    cert["rank"].update(words=[], value=0)
+    cert.update(bounds={"lower": 2, "upper": 3}, count=3, complete=False)
+    assert check_certificate(cert)["proved"] == {"upper_bound": 3, "lower_bound": 2, "exact": False}
+    path = tmp_path / "zero.json"
+    path.write_text(json.dumps(cert))
+    res = fl.load(str(path))
+    with pytest.raises(fl.errors.InvalidArgument, match="every coordinate of φ is zero"):
+        fl.analyze(res.model)
