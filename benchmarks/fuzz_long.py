@@ -16,7 +16,8 @@ other claims that ``flowlaws.analyze`` confirms on the rebuilt model and flow
 step and per named ``LIMITS`` key); *false acceptance* (accepted, the engine
 refutes a claim); *traceback* (any exception but ``CertificateError``, or a
 ``flowlaws check`` exit status other than 0, 2, 3); *timeout* (a check over
-``--timeout`` seconds). The script prints every false acceptance and traceback
+``--timeout`` seconds); *unloadable* (accepted, but ``flowlaws.load`` cannot
+rebuild it from the file). The script prints every false acceptance and traceback
 in full, and exits 1 if there is any.
 
 Usage::
@@ -54,6 +55,7 @@ from fuzz_oracle import _accepted, build_bases, dumps, judge  # noqa: E402
 
 TEXT_EVERY = 10  # one mutation in TEXT_EVERY is file-level
 CHUNK = 500
+FINDINGS = ("false", "crash", "timeout", "undecided", "unloadable")
 
 
 class CheckTimeout(BaseException):
@@ -124,7 +126,7 @@ def _one(i: int, seed: int) -> tuple[str, str, dict[str, Any], list[str]]:
             cert = copy.deepcopy(bases[name])
             done = mutate(cert, ch, n=ch.integer(1, 3), donors=[bases[k] for k in names if k != name])
             cert_repr = dumps(cert)[:4000]
-            verdict = dict(judge(bases[name], cert, truth_cache=_STATE["cache"]))
+            verdict = dict(judge(bases[name], cert, truth_cache=_STATE["cache"], load=True))
     except CheckTimeout:
         verdict = {"outcome": "timeout", "step": None, "limit": None, "seconds": float(_STATE["timeout"]),
                    "detail": ""}
@@ -135,7 +137,7 @@ def _one(i: int, seed: int) -> tuple[str, str, dict[str, Any], list[str]]:
                    "detail": "".join(traceback.format_exception(err))[-4000:]}
     finally:
         signal.alarm(0)
-    if verdict["outcome"] in ("false", "crash", "timeout", "undecided"):
+    if verdict["outcome"] in FINDINGS:
         verdict["certificate"] = cert_repr
     return name, "file" if text else "object", verdict, done
 
@@ -154,7 +156,7 @@ def _chunk(args: tuple[int, int, int]) -> dict[str, Any]:
             steps[v["step"]] += 1
             if v.get("limit"):
                 limits[v["limit"]] += 1
-        if v["outcome"] in ("false", "crash", "timeout", "undecided"):
+        if v["outcome"] in FINDINGS:
             findings.append({"index": i, "base": name, "kind": kind, "mutations": done, **v})
         slowest.append({"index": i, "base": name, "kind": kind, "seconds": v["seconds"], "outcome": v["outcome"],
                         "step": v.get("step"), "limit": v.get("limit"), "mutations": done,
@@ -191,10 +193,10 @@ def main(argv: list[str] | None = None) -> int:
                 done = sum(sum(c.values()) for c in rows.values())
                 print(f"  {done:7d} mutations, {time.perf_counter() - t0:7.1f} s", file=sys.stderr, flush=True)
     wall = time.perf_counter() - t0
-    outcomes = ("same", "true", "rejected", "false", "crash", "timeout", "undecided")
+    outcomes = ("same", "true", "rejected", "false", "crash", "timeout", "undecided", "unloadable")
     total: collections.Counter = collections.Counter()
     print(f"{'base certificate | kind':52s} {'n':>6s} {'same':>6s} {'true':>5s} {'reject':>6s} {'false':>5s} "
-          f"{'crash':>5s} {'time':>4s} {'undec':>5s}")
+          f"{'crash':>5s} {'time':>4s} {'undec':>5s} {'unload':>6s}")
     table = []
     for key in sorted(rows):
         c = rows[key]
@@ -202,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         n = sum(c.values())
         table.append({"base": key.split(" | ")[0], "kind": key.split(" | ")[1], "mutations": n,
                       **{o: c.get(o, 0) for o in outcomes}})
-        print(f"{key:52s} {n:6d} " + " ".join(f"{c.get(o, 0):{w}d}" for o, w in zip(outcomes, (6, 5, 6, 5, 5, 4, 5))))
+        print(f"{key:52s} {n:6d} " + " ".join(f"{c.get(o, 0):{w}d}" for o, w in zip(outcomes, (6, 5, 6, 5, 5, 4, 5, 6))))
     n = sum(total.values())
-    print(f"{'total':52s} {n:6d} " + " ".join(f"{total.get(o, 0):{w}d}" for o, w in zip(outcomes, (6, 5, 6, 5, 5, 4, 5))))
+    print(f"{'total':52s} {n:6d} " + " ".join(f"{total.get(o, 0):{w}d}" for o, w in zip(outcomes, (6, 5, 6, 5, 5, 4, 5, 6))))
     print("rejected per step:", dict(steps.most_common()))
     print("rejected per named limit:", dict(limits.most_common()))
     top = slowest[0] if slowest else None
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"slowest check: {top['seconds']:.3f} s (mutation {top['index']}, {top['base']}, {top['kind']}, "
               f"{top['outcome']}, bounded by {bound}): {top['mutations']}")
     print(f"wall time: {wall:.1f} s for {n} mutations ({n / wall:.0f}/s) on {args.processes} processes")
-    bad = [f for f in findings if f["outcome"] in ("false", "crash", "timeout")]
+    bad = [f for f in findings if f["outcome"] != "undecided"]
     for f in findings:
         print(f"\n{f['outcome'].upper()} (mutation {f['index']}, {f['base']}, {f['kind']}): {f['mutations']}\n"
               f"{f['detail']}\n{f.get('certificate', '')}")
@@ -222,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         "totals": {o: total.get(o, 0) for o in outcomes},
         "false_acceptances": total.get("false", 0), "tracebacks": total.get("crash", 0),
         "timeouts": total.get("timeout", 0), "undecided": total.get("undecided", 0),
+        "unloadable": total.get("unloadable", 0),
         "per_base": table, "rejected_per_step": dict(steps.most_common()),
         "rejected_per_limit": dict(limits.most_common()),
         "slowest": [{k: (round(v, 4) if k == "seconds" else v) for k, v in r.items()} for r in slowest],

@@ -538,7 +538,9 @@ def stress(cert: dict, ch: Any, donors: Sequence[dict]) -> str | None:
     if op == "wide-network" and isinstance(m, dict) and m.get("kind") == "network" and isinstance(m.get("layers"), list):
         width = ch.choice([10, 50, 200, 1000])
         layers = [width if 0 < i < len(m["layers"]) - 1 else w for i, w in enumerate(m["layers"])]
-        if not all(_is_int(w) for w in layers):
+        if not all(_is_int(w) and w > 0 for w in layers):
+            return None
+        if sum(a * b for a, b in zip(layers, layers[1:])) > 100_000:  # an earlier mutation widened an end layer
             return None
         bias = m.get("bias") is True
         names = []

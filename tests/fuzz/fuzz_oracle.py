@@ -15,7 +15,8 @@ the outcome into
 * ``"false"``: accepted with a claim the engine refutes — a false acceptance;
 * ``"undecided"``: accepted with other claims the engine could not recompute
   within its budget (counted apart, never silently as true);
-* ``"crash"``: any other exception (a traceback).
+* ``"crash"``: any other exception (a traceback);
+* ``"unloadable"`` (with ``load=True``): accepted, but ``flowlaws.load`` cannot rebuild it.
 
 Examples
 --------
@@ -217,6 +218,12 @@ def truth(cert: dict, *, max_dim: int = 60) -> tuple[int, int] | None:
     params = names[1 : (cert["dim"] - 1) // 2 + 1] if phase else names
     if len(params) > max_dim:
         return None
+    model_json = cert["model"]
+    if model_json["kind"] == "polynomials" and not any(
+        int(c) for coord in model_json["phi"] for c, _ in coord if str(c).lstrip("-").isdigit()
+    ):  # phi = 0: every field is zero, so every function is a law (momentum: all but the drift's direction)
+        n = cert["dim"] - (1 if phase else 0)
+        return n, n
     try:
         model = _model(cert, params, describe_model(cert["model"], params))
         flow = _flow(cert["flow"], model)
@@ -231,8 +238,37 @@ class Verdict(dict):
     """``{"outcome", "step", "limit", "seconds", "detail"}`` of one mutated certificate."""
 
 
-def judge(original: dict, cert: Any, *, truth_cache: dict[str, Any] | None = None) -> Verdict:
-    """Check ``cert`` (a mutation of ``original``) and sort the outcome (module docstring)."""
+def _load_problem(cert: dict) -> str | None:
+    """Why ``flowlaws.load`` cannot rebuild a result from an accepted certificate, or ``None``."""
+    import os
+    import tempfile
+
+    import flowlaws as fl
+
+    try:
+        text = json.dumps(cert)
+    except ValueError:  # an int past Python's int-to-str limit, or NaN: no JSON file holds it
+        return None
+    fd, path = tempfile.mkstemp(suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        res = fl.load(path)
+        if res.count != cert["count"] or len(res.laws) != len(cert["laws"]):
+            return f"load shows count {res.count} and {len(res.laws)} laws"
+    except Exception as err:  # noqa: BLE001 - any failure to rebuild an accepted certificate is a finding
+        return "".join(traceback.format_exception(err))[-3000:]
+    finally:
+        os.unlink(path)
+    return None
+
+
+def judge(original: dict, cert: Any, *, truth_cache: dict[str, Any] | None = None, load: bool = False) -> Verdict:
+    """Check ``cert`` (a mutation of ``original``) and sort the outcome (module docstring).
+
+    With ``load``, an accepted certificate is also written to a file and read back by
+    ``flowlaws.load``; a failure is the outcome ``"unloadable"``.
+    """
     from flowlaws.errors import CertificateError
     from flowlaws.verify import check_certificate
 
@@ -246,7 +282,12 @@ def judge(original: dict, cert: Any, *, truth_cache: dict[str, Any] | None = Non
         return Verdict(outcome="crash", step=None, limit=None, seconds=time.perf_counter() - t,
                        detail="".join(traceback.format_exception(err))[-4000:])
     seconds = time.perf_counter() - t
-    return _accepted(original, cert, seconds, truth_cache)
+    verdict = _accepted(original, cert, seconds, truth_cache)
+    if load and verdict["outcome"] in ("same", "true"):
+        problem = _load_problem(cert)
+        if problem is not None:
+            return Verdict(outcome="unloadable", step=None, limit=None, seconds=seconds, detail=problem)
+    return verdict
 
 
 def _accepted(original: dict, cert: dict, seconds: float, cache: dict[str, Any] | None) -> Verdict:

@@ -9,6 +9,7 @@ mutations (``fuzz_mutations.py``) to every field and asserts:
 * the checker raises :class:`~flowlaws.errors.CertificateError` or accepts —
   nothing else (no traceback);
 * every check ends within ``SECONDS``;
+* an accepted certificate is also read back by ``flowlaws.load``;
 * soundness: an accepted certificate claims what the original claimed, or
   claims that the engine (``flowlaws.analyze`` on the model and flow rebuilt
   from it, ``fuzz_oracle.truth``) confirms: ``lower <= count <= upper``, and a
@@ -44,7 +45,7 @@ from fuzz_mutations import MUTATORS, RandomChooser, mutate, mutated_certificates
 from fuzz_oracle import BASES, _accepted, build_bases, dumps, judge
 
 SECONDS = 10.0
-STEPS = {"schema", "prime", "generators", "rank", "laws", "independence", "conclusion"}
+STEPS = {"schema", "prime", "generators", "rank", "frobenius", "laws", "independence", "conclusion"}
 QUICK = settings(max_examples=1000, deadline=None, derandomize=True,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -59,8 +60,9 @@ def _texts() -> dict[str, str]:
     return {name: json.dumps(cert) for name, cert in _bases().items()}
 
 
-def _assert_sound(name: str, cert: object, done: list[str], cache: dict) -> str:
-    verdict = judge(_bases()[name], cert, truth_cache=cache)
+def _assert_sound(name: str, cert: object, done: list[str], cache: dict, load: bool = True) -> str:
+    verdict = judge(_bases()[name], cert, truth_cache=cache, load=load)
+    assert verdict["outcome"] != "unloadable", (name, done, verdict["detail"])
     assert verdict["outcome"] != "crash", (name, done, verdict["detail"])
     assert verdict["outcome"] != "false", (name, done, verdict["detail"])
     assert verdict["outcome"] != "undecided", (name, done, verdict["detail"])
@@ -114,7 +116,7 @@ def test_the_mutations_reach_every_field_and_every_checker_step():
         cert = copy.deepcopy(bases[name])
         done = mutate(cert, ch, n=ch.integer(1, 3), donors=[c for k, c in bases.items() if k != name])
         touched |= {k for k in bases[name] if k not in cert or dumps(cert[k]) != dumps(bases[name][k])}
-        outcome = _assert_sound(name, cert, done, cache)
+        outcome = _assert_sound(name, cert, done, cache, load=False)
         verdict_step = judge(bases[name], cert)["step"] if outcome == "rejected" else outcome
         outcomes[verdict_step] += 1
     all_fields = {k for cert in bases.values() for k in cert}
