@@ -36,13 +36,15 @@ from .bounds import Bounds
 from .family import uses_network_route
 from .problem import Problem
 
-__all__ = ["frobenius_stage", "frobenius_identities", "MAX_RANK", "MAX_DIM", "MAX_TERMS"]
+__all__ = ["frobenius_stage", "frobenius_identities", "MAX_RANK", "MAX_DIM", "MAX_TERMS", "MAX_SECONDS"]
 
 #: Largest rank ``r`` and phase-space dimension tried, and the most terms any polynomial of
 #: the elimination may have before the stage gives up (it then leaves the bounds as they are).
 MAX_RANK = 16
 MAX_DIM = 64
-MAX_TERMS = 20_000
+MAX_TERMS = 5_000
+#: Seconds the elimination may take before the stage gives up (checked between row operations).
+MAX_SECONDS = 5.0
 
 
 class _TooLarge(Exception):
@@ -88,11 +90,13 @@ def frobenius_identities(Y: list[tuple], targets: list[tuple], point: list[int],
     A = [[Y[l][c] for l in range(r)] for c in pivots]  # rows: coordinates; columns: unknowns p_l
     B = [[Z[c] for Z in targets] for c in pivots]
     prev = one
+    deadline = time.perf_counter() + MAX_SECONDS
     try:
         for k in range(r):
-            piv = next((i for i in range(k, r) if not A[i][k].is_zero()), None)
-            if piv is None:
+            nonzero = [i for i in range(k, r) if not A[i][k].is_zero()]
+            if not nonzero:
                 return None
+            piv = min(nonzero, key=lambda i: len(A[i][k]))  # the smallest pivot keeps the entries small
             A[k], A[piv], B[k], B[piv] = A[piv], A[k], B[piv], B[k]
             akk = A[k][k]
             for i in range(r):
@@ -103,6 +107,8 @@ def frobenius_identities(Y: list[tuple], targets: list[tuple], point: list[int],
                 A[i][k] = ctx.from_dict({})
                 B[i] = [(akk * B[i][t] - aik * B[k][t]) / prev for t in range(len(targets))]
                 _check_size(*A[i], *B[i])
+                if time.perf_counter() > deadline:
+                    raise _TooLarge
             prev = akk
     except _TooLarge:
         return None
@@ -143,7 +149,8 @@ def frobenius_stage(problem: Problem, family: Any, bounds: Bounds,
     found = frobenius_identities(Y, targets, [int(x) for x in problem.point], problem.prime)
     bounds = bounds.timed("frobenius", time.perf_counter() - t)
     if found is None:
-        yield bounds.note("the Frobenius identities were not found within the stage's limits (MAX_RANK, MAX_DIM, MAX_TERMS)")
+        yield bounds.note("the Frobenius identities were not found within the stage's limits "
+                          f"(MAX_TERMS={MAX_TERMS} terms, MAX_SECONDS={MAX_SECONDS:g} s)")
         return
     q, coefficients = found
     g = len(family.fields)
