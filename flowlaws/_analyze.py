@@ -22,6 +22,7 @@ from .algebra._lie import LieRank
 from .engine.bounds import Bounds
 from .engine.certificate import SCHEMA, certificate
 from .engine.degree_search import search_by_degree
+from .engine.constant import constant_phi_bounds, constant_phi_stage
 from .engine.family import generator_family, uses_network_route
 from .engine.frobenius import frobenius_stage
 from .engine.problem import DEFAULT_MAX_DEGREE, DEFAULT_MAX_DIM, pose
@@ -109,6 +110,8 @@ def analyze(
         raise InvalidArgument(f"on_interrupt={on_interrupt!r}: expected 'raise' or 'partial'")
     problem = pose(model, flow=flow, tau=tau, metric=metric, max_degree=max_degree, max_dim=max_dim,
                    max_monomials=max_monomials, seed=seed)
+    if (constant := constant_phi_bounds(problem)) is not None:
+        return _result(problem, constant, False)
     t = time.perf_counter()
     family = generator_family(problem.model, problem.flow, prime=problem.prime, seed=problem.seed)
     network, phase = uses_network_route(problem.model, problem.flow), problem.flow.phase
@@ -120,7 +123,7 @@ def analyze(
     if network:
         stages.append(phase_structural_laws if phase else gradient_structural_laws)
     stages.append(lambda pb, fam, b, pr: search_by_degree(pb, fam, b, pr, fixed_rank=network and phase))
-    stages.append(frobenius_stage)
+    stages += [frobenius_stage, constant_phi_stage]
     interrupted = False
     try:
         for stage in stages:

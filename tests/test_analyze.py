@@ -71,7 +71,6 @@ def test_budget_on_law_search_is_stated():
         (lambda: fl.models.from_polynomials(["sin(x)"], variables=["x"]), InvalidArgument),
         (lambda: fl.models.from_polynomials(["x/y"], variables=["x", "y"]), InvalidArgument),
         (lambda: fl.models.from_polynomials([], variables=["x"]), InvalidArgument),
-        (lambda: fl.models.from_polynomials(["3"], variables=["x"]), InvalidArgument),
         (lambda: fl.models.from_polynomials(["x"], variables=["x", "x"]), InvalidArgument),
         (lambda: fl.models.from_polynomials([{(1,): 0.25}], variables=["x"]), DomainError),
         (lambda: fl.models.factorization(2, 0, 2), InvalidArgument),
@@ -123,3 +122,29 @@ def test_public_contract_names():
     law = res.laws[0]
     assert str(law) and law.to_sympy() is not None
     assert fl.verify.is_conserved(m, law, flow="gradient")
+
+
+# -- a constant φ is analysed, not refused (issue 16) ------------------------------------------
+@pytest.mark.parametrize(("flow", "count"), [("gradient", 3), ("momentum", 6), ("nesterov", 6)])
+def test_a_constant_phi_conserves_every_coordinate(flow, count):
+    m = fl.models.from_polynomials(["3", "0"], variables=["a", "b", "c"])
+    res = fl.analyze(m, flow=flow)
+    # gradient flow: nothing moves, the D coordinates are the laws; momentum flows keep their drift
+    # (rank 1 on the phase space of dimension 2D + 1), and the 2D laws are found explicitly
+    assert res.complete and res.count == count == len(res.laws) and res.rank == (0 if flow == "gradient" else 1)
+    assert fl.verify.check_certificate(json.loads(json.dumps(res.certificate)))["complete"]
+    if flow == "gradient":
+        assert [str(h) for h in res.laws] == ["a", "b", "c"] and "φ is constant" in str(res)
+
+
+def test_a_network_whose_paths_all_cross_a_zero_weight_conserves_every_parameter():
+    import networkx as nx
+
+    G = nx.DiGraph()
+    G.add_nodes_from([("x", {"kind": "input"}), ("y", {"kind": "output"})])
+    G.add_node("h", kind="hidden", activation="relu")
+    G.add_edge("x", "h", param="a")
+    G.add_edge("h", "y", trainable=False, value=0)
+    res = fl.analyze(fl.models.from_graph(G))
+    assert res.complete and res.count == 1 and [str(h) for h in res.laws] == ["a"]
+    assert fl.verify.check_certificate(res.certificate)["complete"]

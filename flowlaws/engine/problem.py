@@ -79,9 +79,6 @@ def pose(model: Model, *, flow: Any = "gradient", tau: Any = None, metric: Any =
             "factorization, from_polynomials or parse"
         )
     flow = check_flow(flow, tau, metric, model=model)
-    if model.kind == "polynomials" and model._phi is not None and not any(c for coord in model._phi for c in coord.values()):
-        # from_polynomials refuses it; a model rebuilt by load() from a certificate with phi = [[]] reaches here
-        raise InvalidArgument(f"{model.name}: every coordinate of φ is zero: there is no flow to analyse")
     if max_degree is None:  # Nesterov's laws carry t^3: degree 5
         max_degree = DEFAULT_MAX_DEGREE + (1 if flow.name == "nesterov" else 0)
     max_degree = _check_int("max_degree", max_degree, 1)

@@ -288,9 +288,7 @@ def from_polynomials(
             coords.append(coord)
         else:
             coords.append(_from_sympy(p, names, where))
-    phi = integer_coordinates(coords)
-    if not phi:
-        raise InvalidArgument("every coordinate of φ is constant: there is no flow to analyse")
+    phi = integer_coordinates(coords)  # constants dropped: a constant φ leaves none, and every parameter is conserved
     return Model(variables=tuple(names), kind="polynomials", name=name or f"polynomials({len(phi)})", phi=phi)
 
 
