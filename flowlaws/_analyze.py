@@ -27,6 +27,7 @@ from .engine.family import generator_family, uses_network_route
 from .engine.frobenius import frobenius_stage
 from .engine.problem import DEFAULT_MAX_DEGREE, DEFAULT_MAX_DIM, pose
 from .engine.search import law_search
+from .engine.time_charges import time_charges_stage
 from .engine.structural import gradient_structural_laws, phase_structural_laws
 from .errors import InvalidArgument
 from ._result import Result, law_from_poly
@@ -122,6 +123,7 @@ def analyze(
     stages = []
     if network:
         stages.append(phase_structural_laws if phase else gradient_structural_laws)
+    stages.append(time_charges_stage)
     stages.append(lambda pb, fam, b, pr: search_by_degree(pb, fam, b, pr, fixed_rank=network and phase))
     stages += [frobenius_stage, constant_phi_stage]
     interrupted = False

@@ -19,11 +19,12 @@ def test_result_fields_and_json():
 
 
 def test_degree_limit_gives_both_bounds():
-    # φ = UVᵀ with r > N needs degree-2 laws; max_degree=1 cannot find them
-    res = fl.analyze(fl.models.factorization(2, 2, 2), max_degree=1)
-    assert not res.complete
-    assert res.bounds == (0, 3)
-    assert "between 0 and 3" in str(res)
+    # φ = UVᵀ needs degree-2 laws; max_degree=1 cannot find them, and D = 72 is beyond the Frobenius
+    # stage (dimension <= 64), so the result keeps both bounds
+    res = fl.analyze(fl.models.factorization(9, 4, 9), max_degree=1)
+    assert not res.complete and not res.frobenius
+    assert res.bounds == (0, 10)
+    assert "between 0 and 10" in str(res)
     report = fl.verify.check_certificate(res.certificate)
     assert report["proved"]["exact"] is False
 

@@ -301,6 +301,24 @@ class LawSearch:
             self.rejected += bad
         return laws
 
+    def laws_among(self, monos: list[tuple[int, ...]]) -> list[SparsePoly]:
+        """Verified laws spanned by the given monomials (tuples of variable indices), one block.
+
+        For laws whose shape is known in advance, e.g. the Noether charges ``t³·θᵀAv``
+        of Nesterov, which the degree ladder reaches only at total degree 5.
+        """
+        if len(monos) > self.max_monomials:
+            return []
+        extra, found, bad = 16, [], 0
+        for _attempt in range(4):
+            pts, vals = self._get_samples(len(monos) + extra)
+            found, bad = self._solve_block(monos, self._block_rows(monos, pts, vals))
+            if bad == 0:
+                break
+            extra *= 4
+        self.rejected += bad
+        return found
+
     def _window_columns(self, monos: list[tuple[int, ...]]) -> list[list[int]]:
         out = []
         for window in self.windows:

@@ -39,6 +39,9 @@ class Bounds:
     frobenius : dict or None
         The certificate's ``frobenius`` object once the count is proved by Frobenius
         (the lower bound is then ``dim − rank``, whatever the number of laws).
+    explicit : bool
+        True when the rank words are those of the explicit fields of a network (the
+        certificate then lists φ's coordinates and ``"coordinates"`` generators).
     notes : tuple of str
         What the result should say about how it was obtained.
     seconds : dict
@@ -50,6 +53,7 @@ class Bounds:
     rank: LieRank | None = None
     search: Any = None
     frobenius: dict | None = None
+    explicit: bool = False
     notes: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -66,8 +70,8 @@ class Bounds:
     def with_search(self, search: Any) -> "Bounds":
         return replace(self, search=search)
 
-    def with_frobenius(self, claim: dict) -> "Bounds":
-        return replace(self, frobenius=claim)
+    def with_frobenius(self, claim: dict, *, explicit: bool = False) -> "Bounds":
+        return replace(self, frobenius=claim, explicit=explicit)
 
     def note(self, text: str) -> "Bounds":
         return replace(self, notes=self.notes + (text,))

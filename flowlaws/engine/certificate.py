@@ -41,9 +41,9 @@ def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) 
         "library": {"name": "flowlaws", "version": __version__},
         "dim": problem.dim,
         "variables": list(problem.variables),
-        "model": model_json(problem.model, problem.flow),
+        "model": model_json(problem.model, problem.flow, explicit=bounds.explicit),
         "flow": problem.flow.to_json(),
-        "generators": generators_json(problem.model, problem.flow, problem.seed),
+        "generators": generators_json(problem.model, problem.flow, problem.seed, explicit=bounds.explicit),
         "rank": {
             "prime": problem.prime,
             "point": [int(v) for v in problem.point],

@@ -31,9 +31,11 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..algebra._lie import lie_rank
 from ..algebra._polynomial_fields import bracket, evaluate_field
+from ..errors import BudgetExceeded
 from .bounds import Bounds
-from .family import uses_network_route
+from .family import generator_family, uses_network_route
 from .problem import Problem
 
 __all__ = ["frobenius_stage", "frobenius_identities", "MAX_RANK", "MAX_DIM", "MAX_TERMS", "MAX_SECONDS"]
@@ -136,13 +138,24 @@ def frobenius_stage(problem: Problem, family: Any, bounds: Bounds,
     """Yield ``bounds`` with a proved Frobenius claim when the laws stop short of ``dim − r``."""
     rank = bounds.rank
     upper = problem.dim - bounds.rank_value
-    if (rank is None or len(bounds.laws) >= upper or uses_network_route(problem.model, problem.flow)
-            or not hasattr(family, "word_polynomial")
-            or not 0 < rank.rank <= MAX_RANK or problem.dim > MAX_DIM or len(rank.words) != rank.rank):
+    if (rank is None or len(bounds.laws) >= upper or not 0 < rank.rank <= MAX_RANK or problem.dim > MAX_DIM
+            or bounds.search is not None and bounds.search.rejected):
         return
     t = time.perf_counter()
     if progress is not None:
         progress("Frobenius identities", 0, 1)
+    explicit = uses_network_route(problem.model, problem.flow)
+    if explicit:  # a small network: the identities need the explicit fields, and the words on them
+        try:
+            family = generator_family(problem.model, problem.flow, prime=problem.prime, seed=problem.seed,
+                                      explicit=True)
+        except BudgetExceeded:
+            return
+        rank = lie_rank(family, problem.point)
+        if rank.rank != bounds.rank_value:
+            return
+    if not hasattr(family, "word_polynomial") or len(rank.words) != rank.rank:
+        return
     Y = [family.word_polynomial(tuple(w)) for w in rank.words]
     pairs = [(i, j) for i in range(len(Y)) for j in range(i + 1, len(Y))]
     targets = list(family.fields) + [bracket(Y[i], Y[j]) for i, j in pairs]
@@ -160,7 +173,7 @@ def frobenius_stage(problem: Problem, family: Any, bounds: Bounds,
         "brackets": [[_poly_json(f) for f in row] for row in coefficients[g:]],
     }
     missing = upper - len(bounds.laws)
-    yield bounds.with_frobenius(claim).note(
+    yield bounds.with_rank(rank).with_frobenius(claim, explicit=explicit).note(
         f"count proved by Frobenius: the {rank.rank} rank words span an involutive distribution containing the "
         f"generators, so there are exactly {upper} independent local laws; {len(bounds.laws)} are listed explicitly, "
         f"the other {missing} were not found as polynomials of degree <= {problem.max_degree} (they may be "
