@@ -142,6 +142,45 @@ def _one(i: int, seed: int) -> tuple[str, str, dict[str, Any], list[str]]:
     return name, "file" if text else "object", verdict, done
 
 
+def _rebuild(i: int, seed: int) -> tuple[dict, dict] | None:
+    """The base and mutated certificate of object-level mutation ``i`` (``None`` for a file-level one)."""
+    bases, names = _STATE["bases"], _STATE["names"]
+    if (i // len(names)) % TEXT_EVERY == TEXT_EVERY - 1:
+        return None
+    name = names[i % len(names)]
+    ch = RandomChooser(random.Random(f"{seed}:{i}"))
+    cert = copy.deepcopy(bases[name])
+    mutate(cert, ch, n=ch.integer(1, 3), donors=[bases[k] for k in names if k != name])
+    return bases[name], cert
+
+
+def _bound(row: dict[str, Any], seed: int) -> str:
+    """What bounded the time of one check: the limit that rejected it, else the work limit of its
+    words' route and how much of it the words used."""
+    if row["outcome"] == "rejected" and row["limit"]:
+        return f"rejected by LIMITS[{row['limit']!r}]"
+    if row["outcome"] not in ("same", "true", "rejected"):
+        return row["outcome"]
+    from flowlaws.verify.checker import LIMITS
+    from flowlaws.verify.checker._network_eval import jet_work
+
+    what = "accepted" if row["outcome"] != "rejected" else f"rejected at step {row['step']} (no limit reached)"
+    pair = _rebuild(row["index"], seed)
+    if pair is None:
+        return f"{what} (file-level)"
+    cert = pair[1]
+    try:
+        jets = cert["generators"]["kind"] == "network-combinations"
+        phase = cert["flow"]["name"] != "gradient"
+        work = jet_work(cert["rank"]["words"], cert["dim"], phase) * (4 if cert["model"]["kind"] == "graph" else 1)
+    except Exception:  # noqa: BLE001 - a malformed field: the schema step bounded it
+        return what
+    depth = f"words within LIMITS['word_depth'] = {LIMITS['word_depth']}"
+    if jets:
+        return f"{what}; {depth}, on jets: {work:.2g} units of LIMITS['jet_work'] = {LIMITS['jet_work']:.0e}"
+    return f"{what}; {depth}, expanded: within LIMITS['bracket_work'] = {LIMITS['bracket_work']:.0e} term products"
+
+
 def _chunk(args: tuple[int, int, int]) -> dict[str, Any]:
     start, stop, seed = args
     rows: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -193,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
                 done = sum(sum(c.values()) for c in rows.values())
                 print(f"  {done:7d} mutations, {time.perf_counter() - t0:7.1f} s", file=sys.stderr, flush=True)
     wall = time.perf_counter() - t0
+    _init(args.timeout)  # the bases, to explain the slowest checks
+    for row in slowest:
+        row["bounded_by"] = _bound(row, args.seed)
     outcomes = ("same", "true", "rejected", "false", "crash", "timeout", "undecided", "unloadable")
     total: collections.Counter = collections.Counter()
     print(f"{'base certificate | kind':52s} {'n':>6s} {'same':>6s} {'true':>5s} {'reject':>6s} {'false':>5s} "
@@ -211,9 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     print("rejected per named limit:", dict(limits.most_common()))
     top = slowest[0] if slowest else None
     if top:
-        bound = top["limit"] or top["step"] or top["outcome"]
         print(f"slowest check: {top['seconds']:.3f} s (mutation {top['index']}, {top['base']}, {top['kind']}, "
-              f"{top['outcome']}, bounded by {bound}): {top['mutations']}")
+              f"{top['outcome']}): {top['mutations']}\n  bounded by: {top['bounded_by']}")
     print(f"wall time: {wall:.1f} s for {n} mutations ({n / wall:.0f}/s) on {args.processes} processes")
     bad = [f for f in findings if f["outcome"] != "undecided"]
     for f in findings:
