@@ -68,10 +68,13 @@ __all__ = [
     "drift",
     "simulate_gd",
     "DriftReport",
+    "step_drift",
+    "StepDrift",
     "strategies",
 ]
 
-_LAZY = {"drift": "._drift", "simulate_gd": "._drift", "DriftReport": "._drift", "strategies": ".strategies"}
+_LAZY = {"drift": "._drift", "simulate_gd": "._drift", "DriftReport": "._drift", "strategies": ".strategies",
+         "step_drift": "._step", "StepDrift": "._step"}
 
 
 def __getattr__(name: str) -> Any:
