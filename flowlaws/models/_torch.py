@@ -1,18 +1,23 @@
-"""Import of PyTorch ``nn.Sequential`` models (optional extra ``flowlaws[torch]``)."""
+"""Import of PyTorch modules (optional extra ``flowlaws[torch]``).
+
+An ``nn.Sequential`` of ``Linear`` and activation layers becomes a layered
+network (as :func:`~flowlaws.models.mlp`); any other module is traced with
+``torch.fx`` into a graph of neurons (:mod:`flowlaws.models._torch_fx`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..errors import InvalidArgument, UnsupportedArchitecture
-from ._builders import mlp
+from ._builders import MAX_PARAMETERS, mlp
 from ._model import Model
 
 __all__ = ["from_torch"]
 
 
-def from_torch(module: Any) -> Model:
-    """The model of an ``nn.Sequential`` of ``Linear``, ``ReLU``, ``LeakyReLU`` and ``Identity`` layers.
+def _sequential(module: Any) -> Model:
+    """The layered model of an ``nn.Sequential`` of ``Linear``, ``ReLU``, ``LeakyReLU`` and ``Identity`` layers.
 
     Parameter names follow ``module.named_parameters()``, so a law reads
     ``0.weight[3,0]^2 + … - 2.weight[0,3]^2``.
@@ -74,3 +79,123 @@ def from_torch(module: Any) -> Model:
     base = mlp(widths, activation=acts if acts else "linear", bias=biases[0])
     return Model(variables=tuple(names), kind="network", name=f"torch:{'x'.join(map(str, widths))}",
                  layers=base.layers, activations=base.activations, bias=base.bias)
+
+
+def _example_shape(module: Any, example_input: Any) -> tuple[int, ...]:
+    """The shape of ``example_input`` (a tensor or a tuple of ints), or inferred from a first ``Linear``."""
+    import torch
+    import torch.nn as nn
+
+    if example_input is None:
+        first = next((m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))), None)
+        if isinstance(first, nn.Linear):
+            return (1, first.in_features)
+        raise InvalidArgument(
+            f"module={type(module).__name__}: give example_input, a tensor or a shape with the batch first, "
+            "e.g. from_torch(net, (1, 3, 8, 8)); only a module whose first layer is a Linear can do without"
+        )
+    if isinstance(example_input, torch.Tensor):
+        shape = tuple(example_input.shape)
+    elif isinstance(example_input, (tuple, list, torch.Size)):
+        shape = tuple(example_input)
+    else:
+        raise InvalidArgument(
+            f"example_input={example_input!r} (type={type(example_input).__name__}): expected a tensor or a shape "
+            "such as (1, 3, 8, 8)"
+        )
+    if (len(shape) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) for s in shape)
+            or min(shape) < 1):
+        raise InvalidArgument(
+            f"example_input shape {shape!r}: expected at least two positive ints, the batch first, e.g. (1, 3, 8, 8)"
+        )
+    return shape
+
+
+def from_torch(module: Any, example_input: Any = None, *, max_parameters: int = MAX_PARAMETERS) -> Model:
+    """The model of a PyTorch ``nn.Module`` whose forward is a DAG of neurons.
+
+    An ``nn.Sequential`` of ``Linear``, ``ReLU``, ``LeakyReLU`` and ``Identity``
+    layers becomes a layered network. Any other module is traced with
+    ``torch.fx``: ``Linear``, ``Conv1d``/``Conv2d`` (stride, zero padding,
+    dilation, groups, bias), ``ReLU``, ``LeakyReLU``, ``Identity``, ``Dropout``
+    (the identity: training-time noise is not part of the flow), ``Flatten``,
+    ``view``/``reshape``, ``AvgPool`` and ``AdaptiveAvgPool`` (frozen exact
+    weights ``1/k``), ``mean``/``sum``, residual ``+``, ``torch.cat`` and
+    scaling by an int. Parameter names follow ``module.named_parameters()``
+    with the entry's index, e.g. ``layer1.0.conv1.weight[3,1,0,2]``, in
+    ``named_parameters()`` order (row-major within a parameter).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    example_input : torch.Tensor or tuple of int, optional
+        An input, or its shape, batch first (``(1, 3, 8, 8)``); one sample is
+        traced. Not needed when the first layer is a ``Linear``.
+    max_parameters : int
+        Refuse a graph with more neurons or weighted edges, before allocating them.
+
+    Returns
+    -------
+    Model
+        ``model.notes`` lists what the import idealized (Dropout, left-out parameters).
+
+    Raises
+    ------
+    InvalidArgument
+        Not an ``nn.Module``, no usable ``example_input``, or (``nn.Sequential``) sizes that do not chain.
+    UnsupportedArchitecture
+        A layer or operation outside the list above (the message names the traced node),
+        or a forward ``torch.fx`` cannot trace.
+    BudgetExceeded
+        A graph larger than ``max_parameters`` neurons or edges.
+
+    Examples
+    --------
+    >>> import torch.nn as nn
+    >>> net = nn.Sequential(nn.Conv1d(1, 2, 2, bias=False), nn.ReLU(), nn.Flatten(), nn.Linear(6, 1, bias=False))
+    >>> model = from_torch(net, (1, 1, 4))
+    >>> model.dim, model.variables[:3]
+    (10, ('0.weight[0,0,0]', '0.weight[0,0,1]', '0.weight[1,0,0]'))
+    >>> from_torch(nn.Sequential(nn.Linear(2, 2), nn.Sigmoid()))
+    Traceback (most recent call last):
+    ...
+    flowlaws.errors.UnsupportedArchitecture: traced node '_1' = '1' (Sigmoid) is not supported; from_torch supports ...
+    """
+    try:
+        import torch.nn as nn
+    except ImportError as err:  # pragma: no cover - exercised without torch
+        raise InvalidArgument("from_torch needs PyTorch: pip install 'flowlaws[torch]'") from err
+    if not isinstance(module, nn.Module):
+        raise InvalidArgument(f"module={module!r} (type={type(module).__name__}): expected a torch.nn.Module")
+    if isinstance(module, nn.Sequential) and all(
+            isinstance(m, (nn.Linear, nn.ReLU, nn.LeakyReLU, nn.Identity)) for m in module.children()):
+        try:
+            layered = _sequential(module)
+        except (InvalidArgument, UnsupportedArchitecture):
+            layered = None  # e.g. an activation at the end or mixed biases: the traced graph handles it
+        if layered is not None and (example_input is None or _example_shape(module, example_input)[1:]
+                                    == (layered.layers[0],)):
+            from ._builders import _check_total
+
+            _check_total(f"the network {layered.name}", layered.dim, max_parameters, "from_torch")
+            return layered
+    return _traced(module, _example_shape(module, example_input), max_parameters)
+
+
+def _traced(module: Any, shape: tuple[int, ...], max_parameters: int) -> Model:
+    from ..algebra._graph_network import GraphNetwork
+    from ._graph import graph_network
+    from ._torch_fx import trace_to_graph
+
+    G, keys, notes = trace_to_graph(module, shape, max_parameters=max_parameters)
+    net, names = graph_network(G)
+    order = sorted(range(len(names)), key=lambda k: keys[names[k]])
+    new_index = {old: new for new, old in enumerate(order)}
+    edges = tuple((s, d, None if p is None else new_index[p], v) for s, d, p, v in net.edges)
+    net = GraphNetwork(net.kinds, net.activations, edges, net.dim)
+    variables = tuple(names[k] for k in order)
+    model = Model(variables=variables, kind="network", network=net,
+                  name=f"torch:{type(module).__name__}({'x'.join(map(str, shape[1:]))})")
+    model.graph = G
+    model.notes = list(notes)  # type: ignore[attr-defined]
+    return model
