@@ -23,6 +23,7 @@ from .engine.bounds import Bounds
 from .engine.certificate import SCHEMA, certificate
 from .engine.degree_search import search_by_degree
 from .engine.constant import constant_phi_bounds, constant_phi_stage
+from .engine.darboux import darboux_stage
 from .engine.family import generator_family, uses_network_route
 from .engine.frobenius import frobenius_stage
 from .engine.problem import DEFAULT_MAX_DEGREE, DEFAULT_MAX_DIM, pose
@@ -30,7 +31,7 @@ from .engine.search import law_search
 from .engine.time_charges import time_charges_stage
 from .engine.structural import gradient_structural_laws, phase_structural_laws
 from .errors import InvalidArgument
-from ._result import Result, law_from_poly
+from ._result import Result, law_from_poly, log_law_from_dict
 from .models._model import Model
 
 __all__ = ["analyze", "compare_flows", "Result", "SCHEMA", "DEFAULT_MAX_DEGREE", "DEFAULT_MAX_DIM"]
@@ -125,7 +126,7 @@ def analyze(
         stages.append(phase_structural_laws if phase else gradient_structural_laws)
     stages.append(time_charges_stage)
     stages.append(lambda pb, fam, b, pr: search_by_degree(pb, fam, b, pr, fixed_rank=network and phase))
-    stages += [frobenius_stage, constant_phi_stage]
+    stages += [darboux_stage, frobenius_stage, constant_phi_stage]
     interrupted = False
     try:
         for stage in stages:
@@ -145,7 +146,7 @@ def _result(problem, bounds: Bounds, interrupted: bool) -> Result:
         bounds = bounds.with_rank(LieRank(rank=0, words=[]))
     if bounds.search is not None and bounds.search.rejected:
         bounds = bounds.note(f"{bounds.search.rejected} sampled candidate(s) failed the exact check and were dropped")
-    lo, hi = len(bounds.laws), problem.dim - bounds.rank_value
+    lo, hi = len(bounds.laws) + len(bounds.log_laws), problem.dim - bounds.rank_value
     if lo < hi and not interrupted and bounds.frobenius is None:
         bounds = bounds.note(
             f"the count is between {lo} and {hi}: laws of degree <= {problem.max_degree} do not reach the upper "
@@ -155,7 +156,8 @@ def _result(problem, bounds: Bounds, interrupted: bool) -> Result:
     laws = [law_from_poly(h, problem.variables, rate) for h in bounds.laws]
     return Result(model=problem.model, flow=problem.flow, dim=problem.dim, rank=bounds.rank_value, laws=laws,
                   certificate=certificate(problem, bounds, interrupted=interrupted), timings=dict(bounds.seconds),
-                  notes=list(bounds.notes), interrupted=interrupted, frobenius=bounds.frobenius is not None)
+                  notes=list(bounds.notes), interrupted=interrupted, frobenius=bounds.frobenius is not None,
+                  nonpolynomial_laws=[log_law_from_dict(h, problem.variables) for h in bounds.log_laws])
 
 
 def compare_flows(

@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any, Sequence
 
 from ._result import Result, law_from_poly
+from .laws import Law, LogLaw
 from .engine.flow import Flow, check_flow
 from .engine.metric import MatrixMetric
 from .errors import CertificateError, FlowlawsError, InvalidArgument
@@ -195,6 +196,11 @@ def load(path: str, *, check: bool = True) -> Result:
         model.metric = flow.metric  # the model carries the metric it was analysed with, as models.nmf does
         rate = flow.tau if (flow.name == "momentum" and flow.tau) else 0
         laws = [law_from_poly(dict(_terms(h)), tuple(names), rate) for h in cert["laws"]]
+        def law(poly: list) -> Law:
+            return Law(tuple((c, pairs) for pairs, c in _terms(poly)), tuple(names))
+
+        nonpolynomial = [LogLaw(law(item["polynomial"]), tuple((int(c), law(p)) for c, p in item["logs"]))
+                         for item in cert.get("log_laws", [])]
         rank = int(cert["rank"]["value"])
         timings = {str(k): float(v) for k, v in cert.get("timings", {}).items()}
     except (KeyError, IndexError, TypeError, ValueError, FlowlawsError) as err:
@@ -204,4 +210,5 @@ def load(path: str, *, check: bool = True) -> Result:
             step="schema",
         ) from err
     return Result(model=model, flow=flow, dim=dim, rank=rank, laws=laws, certificate=cert, timings=timings,
-                  notes=notes, interrupted=bool(meta.get("interrupted", False)), frobenius="frobenius" in cert)
+                  notes=notes, interrupted=bool(meta.get("interrupted", False)), frobenius="frobenius" in cert,
+                  nonpolynomial_laws=nonpolynomial)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._safe_text import printable
 from .engine.flow import Flow
-from .laws import Law
+from .laws import Law, LogLaw
 from .models._model import Model
 
 __all__ = ["Result", "law_from_poly"]
@@ -26,6 +26,14 @@ def law_from_poly(h: dict, variables: tuple[str, ...], tau: Any = 0) -> Law:
             rate = k * tau
     terms.sort(key=lambda t: ([v for v, _ in t[1]], [-e for _, e in t[1]]))
     return Law(tuple(terms), variables, rate)
+
+
+def log_law_from_dict(law: dict, variables: tuple[str, ...]) -> LogLaw:
+    """A :class:`~flowlaws.laws.LogLaw` from the engine's ``{"polynomial": {var: b}, "logs": [(c, {var: a})]}``."""
+    def linear(form: dict) -> Law:
+        return Law(tuple((int(c), ((int(v), 1),)) for v, c in sorted(form.items())), variables)
+
+    return LogLaw(linear(law["polynomial"]), tuple((int(c), linear(form)) for c, form in law["logs"]))
 
 
 @dataclass(repr=False)
@@ -48,6 +56,9 @@ class Result:
         ``(dim - rank, dim - rank)`` when the count is proved by Frobenius.
     complete : bool
         True when the bounds meet: the count is certified.
+    nonpolynomial_laws : list of LogLaw
+        Exact rational and logarithmic laws (``U[0,0]/U[0,1]``, ``log(x1) - 2*x0``), independent
+        of ``laws`` and of each other; they count in the lower bound.
     frobenius : bool
         True when the count is proved by Frobenius (the certificate's ``frobenius``
         identities) rather than by listing the laws: ``laws`` may then hold fewer
@@ -69,11 +80,12 @@ class Result:
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
     frobenius: bool = False
+    nonpolynomial_laws: list[LogLaw] = field(default_factory=list)
 
     @property
     def bounds(self) -> tuple[int, int]:
         upper = self.dim - self.rank
-        return (upper if self.frobenius else len(self.laws), upper)
+        return (upper if self.frobenius else len(self.laws) + len(self.nonpolynomial_laws), upper)
 
     @property
     def count(self) -> int:
@@ -102,6 +114,7 @@ class Result:
             "frobenius": self.frobenius,
             "bounds": list(self.bounds),
             "laws": [str(law) for law in self.laws],
+            "nonpolynomial_laws": [str(law) for law in self.nonpolynomial_laws],
             "notes": list(self.notes),
             "timings": self.timings,
             "interrupted": self.interrupted,
@@ -124,8 +137,8 @@ class Result:
 
     def __str__(self) -> str:
         lo, hi = self.bounds
-        listed = f" (proved by Frobenius; {len(self.laws)} listed as polynomials)" if (
-            self.frobenius and len(self.laws) < self.count) else ""
+        shown = len(self.laws) + len(self.nonpolynomial_laws)
+        listed = f" (proved by Frobenius; {shown} listed)" if (self.frobenius and shown < self.count) else ""
         head = (
             f"{self.model.name} under {self.flow} flow: {self.count} independent conservation law(s), certified exact"
             + listed
@@ -134,6 +147,7 @@ class Result:
         )
         lines = [head, f"  dim = {self.dim}, certified rank = {self.rank}"]
         lines += self._law_lines(expand=False)
+        lines += [f"  {law}   (not polynomial)" for law in self.nonpolynomial_laws]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(printable(line) for line in lines)  # names from files: no escape codes reach a terminal
 
@@ -147,6 +161,7 @@ class Result:
     def expanded(self) -> str:
         """Like ``str(result)`` with every law fully expanded (one per line), not grouped."""
         lines = str(self).splitlines()[:2] + self._law_lines(expand=True)
+        lines += [f"  {law}   (not polynomial)" for law in self.nonpolynomial_laws]
         return "\n".join(printable(line) for line in lines + [f"  note: {n}" for n in self.notes])
 
     def groups(self) -> list[dict[str, Any]]:

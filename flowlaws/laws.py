@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Law", "Term", "REPR_WIDTH"]
+__all__ = ["Law", "LogLaw", "Term", "REPR_WIDTH"]
 
 REPR_WIDTH = 120
 
@@ -119,3 +119,64 @@ class Law:
         import sympy
 
         return f"${sympy.latex(self.to_sympy())}$"
+
+
+@dataclass(frozen=True, repr=False)
+class LogLaw:
+    """A conservation law ``P0 + Σ_i c_i·log p_i`` with polynomials ``P0``, ``p_i`` and integers ``c_i``.
+
+    When ``P0 = 0`` it is (the logarithm of) the rational law ``Π p_i^{c_i}`` and prints
+    that way. Found from Darboux polynomials, and proved by the certificate's
+    ``log_laws`` identities (``docs/certificate-format.md``).
+
+    Examples
+    --------
+    >>> u = Law(((1, ((0, 1),)),), ("u", "v"))
+    >>> v = Law(((1, ((1, 1),)),), ("u", "v"))
+    >>> str(LogLaw(Law((), ("u", "v")), ((1, u), (-1, v))))
+    'u/v'
+    >>> str(LogLaw(Law(((-2, ((0, 1),)),), ("u", "v")), ((1, v),)))
+    'log(v) - 2*u'
+    """
+
+    polynomial: Law
+    logs: tuple[tuple[int, Law], ...]
+
+    @property
+    def is_rational(self) -> bool:
+        """True when the law is the rational function ``Π p_i^{c_i}`` (no polynomial part)."""
+        return not self.polynomial.terms
+
+    def __str__(self) -> str:
+        def factor(p: Law, e: int) -> str:
+            text = str(p)
+            text = text if len(p.terms) == 1 else f"({text})"
+            return text if e == 1 else f"{text}^{e}"
+
+        if self.is_rational:
+            num = "*".join(factor(p, c) for c, p in self.logs if c > 0) or "1"
+            den = "*".join(factor(p, -c) for c, p in self.logs if c < 0)
+            if not den:
+                return num
+            return f"{num}/{den}" if sum(1 for c, _ in self.logs if c < 0) == 1 else f"{num}/({den})"
+        parts = []
+        for c, p in self.logs:
+            log = f"log({p})"
+            parts.append((c, log if abs(c) == 1 else f"{abs(c)}*{log}"))
+        out = ""
+        for i, (c, text) in enumerate(parts):
+            out += (("-" if c < 0 else "") + text) if i == 0 else ((" - " if c < 0 else " + ") + text)
+        poly = str(self.polynomial)
+        return out + (" - " + poly[1:] if poly.startswith("-") else " + " + poly)
+
+    def __repr__(self) -> str:
+        text = str(self)
+        return text if len(text) <= REPR_WIDTH else text[: REPR_WIDTH - 1] + "…"
+
+    def to_sympy(self) -> Any:
+        """The law as a SymPy expression: the rational function, or ``P0 + Σ c log p``."""
+        import sympy
+
+        if self.is_rational:
+            return sympy.Mul(*(p.to_sympy() ** c for c, p in self.logs))
+        return self.polynomial.to_sympy() + sympy.Add(*(c * sympy.log(p.to_sympy()) for c, p in self.logs))

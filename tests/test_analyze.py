@@ -29,9 +29,10 @@ def test_degree_limit_gives_both_bounds():
     assert report["proved"]["exact"] is False
 
 
-def test_a_non_polynomial_law_is_counted_by_frobenius():
-    # φ = x0 + x1^2: one law, h = x1·exp(−2·x0) (∂0h + 2·x1·∂1h = 0), which is not polynomial: no explicit
-    # law is found, and the count 1 is proved by the Frobenius identities instead (issue 16)
+def test_a_non_polynomial_law_is_found_and_counted():
+    # φ = x0 + x1^2: one law, h = x1·exp(−2·x0) (∂0h + 2·x1·∂1h = 0), which is not polynomial: no
+    # polynomial law exists, but log h = log(x1) - 2*x0 is found (issue 16) and the checker verifies it
+    # as a cleared polynomial identity
     import sympy as sp
 
     x0, x1 = sp.symbols("x0 x1")
@@ -39,10 +40,11 @@ def test_a_non_polynomial_law_is_counted_by_frobenius():
     assert sp.simplify(sp.diff(h, x0) * 1 + sp.diff(h, x1) * 2 * x1) == 0  # <grad h, grad phi> = 0
     m = fl.models.from_polynomials(["x0 + x1^2"], variables=["x0", "x1"])
     res = fl.analyze(m, max_degree=3)
-    assert res.bounds == (1, 1) and res.complete and res.frobenius and res.laws == []
+    assert res.bounds == (1, 1) and res.complete and res.laws == []
+    assert [str(h) for h in res.nonpolynomial_laws] == ["log(x1) - 2*x0"]  # the log of h
     report = fl.verify.check_certificate(res.certificate)
-    assert report["frobenius"] and report["proved"] == {"upper_bound": 1, "lower_bound": 1, "exact": True}
-    assert "proved by Frobenius" in str(res)
+    assert report["proved"] == {"upper_bound": 1, "lower_bound": 1, "exact": True}
+    assert "log(x1) - 2*x0   (not polynomial)" in str(res)
 
 
 def test_budget_on_dimension():

@@ -39,6 +39,9 @@ class Bounds:
     frobenius : dict or None
         The certificate's ``frobenius`` object once the count is proved by Frobenius
         (the lower bound is then ``dim − rank``, whatever the number of laws).
+    log_laws : tuple of dict
+        Verified rational / logarithmic laws ``{"polynomial": {var: b}, "logs": [(c, {var: a})]}``
+        (``P0 + Σ c log p`` with linear ``P0`` and ``p``), independent of ``laws``.
     explicit : bool
         True when the rank words are those of the explicit fields of a network (the
         certificate then lists φ's coordinates and ``"coordinates"`` generators).
@@ -54,6 +57,7 @@ class Bounds:
     search: Any = None
     frobenius: dict | None = None
     explicit: bool = False
+    log_laws: tuple[dict, ...] = ()
     notes: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -72,6 +76,9 @@ class Bounds:
 
     def with_frobenius(self, claim: dict, *, explicit: bool = False) -> "Bounds":
         return replace(self, frobenius=claim, explicit=explicit)
+
+    def with_log_laws(self, laws: list[dict]) -> "Bounds":
+        return replace(self, log_laws=self.log_laws + tuple(laws))
 
     def note(self, text: str) -> "Bounds":
         return replace(self, notes=self.notes + (text,))

@@ -29,13 +29,23 @@ def word_json(word: tuple[int, ...]) -> Any:
     return word[0] if len(word) == 1 else [word[0], word_json(word[1:])]
 
 
+def _linear_json(form: dict[int, int]) -> list:
+    return [[str(c), [[v, 1]]] for v, c in sorted(form.items())]
+
+
+def log_law_json(law: dict) -> dict[str, Any]:
+    """A law ``P0 + Σ c log p`` (linear ``P0``, ``p``) as the certificate's ``{"polynomial", "logs"}``."""
+    return {"polynomial": _linear_json(law["polynomial"]),
+            "logs": [[str(c), _linear_json(form)] for c, form in law["logs"]]}
+
+
 def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) -> dict[str, Any]:
     """The certificate of ``bounds`` (laws, rank words) for ``problem``."""
     from .. import __version__
 
     rank = bounds.rank
     hi = problem.dim - bounds.rank_value
-    lo = hi if bounds.frobenius is not None else len(bounds.laws)
+    lo = hi if bounds.frobenius is not None else len(bounds.laws) + len(bounds.log_laws)
     cert = {
         "schema": SCHEMA,
         "library": {"name": "flowlaws", "version": __version__},
@@ -51,7 +61,7 @@ def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) 
             "value": bounds.rank_value,
         },
         "laws": [[[str(c), [[v, e] for v, e in mono]] for mono, c in sorted(h.items())] for h in bounds.laws],
-        "independence": {"prime": problem.prime, "point": [int(v) for v in problem.law_point], "value": len(bounds.laws)},
+        "independence": {"prime": problem.prime, "point": [int(v) for v in problem.law_point], "value": len(bounds.laws) + len(bounds.log_laws)},
         "bounds": {"lower": lo, "upper": hi},
         "count": hi,
         "complete": lo == hi,
@@ -62,6 +72,8 @@ def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) 
             "interrupted": interrupted,
         },
     }
+    if bounds.log_laws:
+        cert["log_laws"] = [log_law_json(h) for h in bounds.log_laws]
     if bounds.frobenius is not None:
         cert["frobenius"] = bounds.frobenius
     return cert

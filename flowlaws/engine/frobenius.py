@@ -138,7 +138,7 @@ def frobenius_stage(problem: Problem, family: Any, bounds: Bounds,
     """Yield ``bounds`` with a proved Frobenius claim when the laws stop short of ``dim − r``."""
     rank = bounds.rank
     upper = problem.dim - bounds.rank_value
-    if (rank is None or len(bounds.laws) >= upper or not 0 < rank.rank <= MAX_RANK or problem.dim > MAX_DIM
+    if (rank is None or len(bounds.laws) + len(bounds.log_laws) >= upper or not 0 < rank.rank <= MAX_RANK or problem.dim > MAX_DIM
             or bounds.search is not None and bounds.search.rejected):
         return
     t = time.perf_counter()
@@ -172,10 +172,10 @@ def frobenius_stage(problem: Problem, family: Any, bounds: Bounds,
         "generators": [[_poly_json(f) for f in row] for row in coefficients[:g]],
         "brackets": [[_poly_json(f) for f in row] for row in coefficients[g:]],
     }
-    missing = upper - len(bounds.laws)
+    listed = len(bounds.laws) + len(bounds.log_laws)
     yield bounds.with_rank(rank).with_frobenius(claim, explicit=explicit).note(
         f"count proved by Frobenius: the {rank.rank} rank words span an involutive distribution containing the "
-        f"generators, so there are exactly {upper} independent local laws; {len(bounds.laws)} are listed explicitly, "
-        f"the other {missing} were not found as polynomials of degree <= {problem.max_degree} (they may be "
-        "rational or logarithmic)"
+        f"generators, so there are exactly {upper} independent local laws; {listed} are listed explicitly, "
+        f"the other {upper - listed} are neither polynomial of degree <= {problem.max_degree} nor of the rational / "
+        "logarithmic forms looked for"
     )

@@ -41,16 +41,16 @@ def _conserved(law, phi, names):
          ["x1*exp(-2*x0)"]),
     ],
 )
-def test_non_polynomial_counts_are_proved(model, phi, names, laws):
+def test_non_polynomial_counts_are_proved_by_frobenius_alone(model, phi, names, laws):
     syms = sp.symbols(names)
     local = dict(zip(names.split(), syms))
     exprs = [sp.sympify(h, locals=local) for h in laws]
     assert all(_conserved(h, [sp.sympify(f, locals=local) for f in phi], names) for h in exprs)
     jac = sp.Matrix([[sp.diff(h, x) for x in syms] for h in exprs])
     assert jac.subs(dict(zip(syms, [3, 5, 7][: len(syms)]))).rank() == len(exprs)  # independent laws
-    res = fl.analyze(model)
-    assert res.complete and res.frobenius and res.count == len(exprs) > len(res.laws)
-    report = check_certificate(json.loads(json.dumps(res.certificate)))
+    cert = _frobenius_certificate(model)  # no explicit law at all: the identities prove the count
+    assert cert["laws"] == [] and "log_laws" not in cert
+    report = check_certificate(json.loads(json.dumps(cert)))
     assert report["frobenius"] and report["proved"]["lower_bound"] == report["proved"]["upper_bound"] == len(exprs)
     assert [s["step"] for s in report["steps"]][-2:] == ["frobenius", "conclusion"]
 
@@ -86,7 +86,7 @@ def test_frobenius_agrees_with_the_polynomial_law_certificate(polys, names, flow
 
 @pytest.fixture(scope="module")
 def sym13():
-    return fl.analyze(fl.models.symmetric_factorization(1, 3)).certificate
+    return _frobenius_certificate(fl.models.symmetric_factorization(1, 3))
 
 
 def _reject(cert, step, fragment):
@@ -129,6 +129,35 @@ def test_a_count_claimed_without_the_identities_is_rejected(sym13):
     cert = copy.deepcopy(sym13)
     del cert["frobenius"]
     _reject(cert, "conclusion", "bounds.lower=2 but the certificate proves 0 laws")
+
+
+def test_the_engine_lists_the_rational_and_logarithmic_laws_themselves():
+    cases = [(fl.models.symmetric_factorization(1, 2), ["U[0,0]/U[0,1]"]),
+             (fl.models.symmetric_factorization(1, 3), ["U[0,0]/U[0,1]", "U[0,0]/U[0,2]"]),
+             (fl.models.from_polynomials(["x0 + x1^2"], variables=["x0", "x1"]), ["log(x1) - 2*x0"])]
+    for model, expected in cases:
+        res = fl.analyze(model)
+        assert res.complete and not res.frobenius and [str(h) for h in res.nonpolynomial_laws] == expected
+        phi = [sp.sympify(f) for f in model.phi]
+        xs = [sp.Symbol(v) for v in model.variables]
+        for h in res.nonpolynomial_laws:  # each conserved, by SymPy
+            e = h.to_sympy()
+            assert all(sp.simplify(sum(sp.diff(e, x) * sp.diff(f, x) for x in xs)) == 0 for f in phi)
+        report = check_certificate(json.loads(json.dumps(res.certificate)))
+        assert report["laws"] == len(expected) and report["proved"]["exact"] and not report["frobenius"]
+
+
+def test_a_tampered_log_law_is_rejected():
+    cert = fl.analyze(fl.models.from_polynomials(["x0 + x1^2"], variables=["x0", "x1"])).certificate
+    bad = copy.deepcopy(cert)
+    bad["log_laws"][0]["polynomial"] = [["-3", [[0, 1]]]]  # log(x1) - 3*x0
+    _reject(bad, "laws", "log_laws[0]")
+    bad = copy.deepcopy(cert)
+    bad["log_laws"][0]["logs"] = [["1", [["5", []]]]]  # log of a constant
+    _reject(bad, "schema", "log of a constant")
+    bad = copy.deepcopy(cert)
+    bad["independence"]["point"][1] = 0  # x1 = 0: log(x1) undefined at the point
+    _reject(bad, "independence", "vanishes at independence.point")
 
 
 def test_frobenius_needs_one_word_per_rank(sym13):

@@ -47,6 +47,7 @@ from ._polys import Poly, WorkLimitExceeded, inner, int_str
 from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_rows
 from ._schema import _U64, LIMITS, SCHEMA, _fail, _leaves
 from ._frobenius import check_frobenius, parse_frobenius
+from ._log_laws import gradient_row, law_residue, parse_log_laws
 from ._jsonlimits import MAX_JSON_DEPTH, object_too_deep
 from ._varnames import loads_strict
 
@@ -258,6 +259,9 @@ def check_certificate(
     if object_too_deep(cert, MAX_JSON_DEPTH):  # before anything walks it recursively
         raise _fail(f"the certificate nests lists/objects more than {MAX_JSON_DEPTH} deep; a certificate is never that deep")
     c = _parse(cert)
+    log_laws = parse_log_laws(cert["log_laws"], c.dim) if "log_laws" in cert else []
+    if len(c.laws) + len(log_laws) > c.dim:
+        raise _fail(f"{len(c.laws)} laws and {len(log_laws)} log_laws are more than dim={c.dim} independent functions")
     frobenius = None
     if "frobenius" in cert:
         if len(c.words) != c.rank_value:
@@ -383,14 +387,38 @@ def check_certificate(
         against = f"<grad h, chi> = 0 over Z for chi_0 and the lifts of {len(coords)} coordinate fields"
     else:
         against = f"<grad h, chi> = 0 over Z for {len(coords)} coordinate fields under the {flow.metric} metric"
-    done("laws", f"{len(c.laws)} laws are conserved exactly ({against})")
+    if log_laws:
+        if local_laws:
+            raise _fail("log_laws need the explicit generator fields, and this network is checked band by band "
+                        f"(more than LIMITS['explicit_law_paths']={LIMITS['explicit_law_paths']} paths)", "laws")
+        budget = [LIMITS["log_law_work"]]
+        for i, law in enumerate(log_laws):
+            for _index, label, chi in fields:
+                try:
+                    r = law_residue(law, chi, budget)
+                except ValueError:
+                    raise _fail(f"log_laws[{i}] is not checked: the identities need more than "
+                                f"LIMITS['log_law_work']={LIMITS['log_law_work']} term products", "laws") from None
+                if r is not None:
+                    raise _fail(f"log_laws[{i}] = {law.to_str(names)} is not conserved{by}: the cleared pairing "
+                                f"with {label} is {r.to_str(names, max_terms=4)}, not 0", "laws")
+        against += f"; {len(log_laws)} rational/logarithmic laws: prod p_i <grad P0, chi> + sum c_i <grad p_i, chi> prod_(j!=i) p_j = 0"
+    done("laws", f"{len(c.laws) + len(log_laws)} laws are conserved exactly ({against})")
 
-    k = len(c.laws)
+    k = len(c.laws) + len(log_laws)
     if c.ind_value != k:
-        raise _fail(f"independence.value={int_str(c.ind_value)} but there are {k} laws; the value must be len(laws)", "independence")
+        raise _fail(f"independence.value={int_str(c.ind_value)} but there are {k} laws; the value must be "
+                    "len(laws) + len(log_laws)", "independence")
     q = c.ind_prime
     ipoint = [x % q for x in c.ind_point]
-    jac_rank = _rank_of_rows([h.reduce(q).gradient_at(ipoint) for h in c.laws], q, c.dim)
+    rows = [h.reduce(q).gradient_at(ipoint) for h in c.laws]
+    for i, law in enumerate(log_laws):
+        row = gradient_row(law, ipoint, q)
+        if row is None:
+            raise _fail(f"log_laws[{i}]: a logarithm's argument vanishes at independence.point mod {q}; "
+                        "pick another point", "independence")
+        rows.append(row)
+    jac_rank = _rank_of_rows(rows, q, c.dim)
     if jac_rank != k:
         raise _fail(
             f"claimed {k} independent laws, their Jacobian has rank {jac_rank} mod {q} at the point; "

@@ -36,6 +36,8 @@ LIMITS = {
     "bracket_work": 20_000_000,
     # term products of the Frobenius identities q*Z = sum p_l*Y_l (see _frobenius)
     "frobenius_work": 50_000_000,
+    # term products of the cleared identities of rational / logarithmic laws (see _log_laws)
+    "log_law_work": 50_000_000,
     "laws": 100_000,
     "phi": 1_000_000,
     "terms_per_poly": 1_000_000,
@@ -61,7 +63,7 @@ _TOP_REQUIRED = (
     "schema", "dim", "variables", "model", "flow", "generators",
     "rank", "laws", "independence", "bounds", "count", "complete",
 )
-_TOP_OPTIONAL = ("library", "timings", "meta", "frobenius")
+_TOP_OPTIONAL = ("library", "timings", "meta", "frobenius", "log_laws")
 _COEF_RE = re.compile(r"-?[0-9]+")
 _U64 = 2**64
 
