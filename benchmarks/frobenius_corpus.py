@@ -482,6 +482,10 @@ def main(argv=None) -> int:
     records: list[dict] = []
     t0 = time.perf_counter()
     interrupted = False
+    # Ctrl-C (even when started in the background, where SIGINT is inherited as ignored) and
+    # SIGTERM stop the run cleanly: the workers ignore SIGINT and are stopped here
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     pool = Pool(args.processes, args.timeout)
 
     def on_result(rec: dict) -> None:
