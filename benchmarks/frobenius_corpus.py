@@ -289,6 +289,8 @@ def run_case(case: dict, timeout: float) -> dict:
                 rec["agreement"] = "disagree"  # not even the same phase space
             elif bf["count"] == res.count:
                 rec["agreement"] = "agree"
+            elif not res.complete and res.bounds[0] <= bf["count"] <= res.bounds[1]:
+                rec["agreement"] = "within bounds"  # bounds only: the count is not claimed
             elif not bf["exact"] and bf["count"] > res.count:
                 rec["agreement"] = "inconclusive"  # depth cap: the brute force's rank is only a lower bound
             else:
@@ -428,6 +430,7 @@ def summarize(records: list[dict]) -> dict:
         "brute_force_agree": sum(r.get("agreement") == "agree" for r in ok),
         "brute_force_disagree": sum(r.get("agreement") == "disagree" for r in ok),
         "brute_force_agree_exact": sum(r.get("agreement") == "agree" and r["brute_force"]["exact"] for r in ok),
+        "brute_force_within_bounds": sum(r.get("agreement") == "within bounds" for r in ok),
         "brute_force_inconclusive": sum(r.get("agreement") == "inconclusive" for r in ok),
         "brute_force_not_run": sum(r.get("agreement", "").startswith("brute-force") for r in ok),
     }
