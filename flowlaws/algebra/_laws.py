@@ -290,15 +290,7 @@ class LawSearch:
                 else:
                     self.rejected += 1
         for monos in multi:
-            extra = 16
-            for _attempt in range(4):
-                pts, vals = self._get_samples(len(monos) + extra)
-                found, bad = self._solve_block(monos, self._block_rows(monos, pts, vals))
-                if bad == 0:
-                    break
-                extra *= 4
-            laws += found
-            self.rejected += bad
+            laws += self._block_laws(monos)
         return laws
 
     def laws_among(self, monos: list[tuple[int, ...]]) -> list[SparsePoly]:
@@ -309,6 +301,10 @@ class LawSearch:
         """
         if len(monos) > self.max_monomials:
             return []
+        return self._block_laws(monos)
+
+    def _block_laws(self, monos: list[tuple[int, ...]]) -> list[SparsePoly]:
+        """The block's verified laws, resampling (up to four times, more points each) while candidates fail."""
         extra, found, bad = 16, [], 0
         for _attempt in range(4):
             pts, vals = self._get_samples(len(monos) + extra)
