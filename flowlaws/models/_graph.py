@@ -59,10 +59,9 @@ def _validate(G) -> tuple[list, dict, list[str], dict]:
         raise InvalidArgument(f"G={G!r} (type={type(G).__name__}): expected a networkx.DiGraph")
     if G.number_of_nodes() == 0:
         raise InvalidArgument("G has no nodes: add input, hidden and output nodes with kind=...")
-    try:
+    cycle = None
+    if not nx.is_directed_acyclic_graph(G):  # linear time; find_cycle is much slower on large acyclic graphs
         cycle = nx.find_cycle(G)
-    except nx.NetworkXNoCycle:
-        cycle = None
     if cycle:
         raise InvalidArgument(
             f"G has a cycle through node {cycle[0][0]!r} ({' -> '.join(repr(u) for u, _ in cycle)} -> {cycle[0][0]!r}); "
@@ -90,12 +89,15 @@ def _validate(G) -> tuple[list, dict, list[str], dict]:
         raise InvalidArgument("G has no input or bias node")
     if not outputs:
         raise InvalidArgument("G has no output node (kind='output')")
+    order = list(nx.topological_sort(G))  # one sweep each way instead of a search per source and output
     reach_out = set(outputs)
-    for o in outputs:
-        reach_out |= nx.ancestors(G, o)
+    for node in reversed(order):
+        if node in reach_out:
+            reach_out.update(G.predecessors(node))
     reach_in = set(sources)
-    for s in sources:
-        reach_in |= nx.descendants(G, s)
+    for node in order:
+        if node in reach_in:
+            reach_in.update(G.successors(node))
     for node in G.nodes:
         if node not in reach_out:
             raise InvalidArgument(f"node {node!r} has no path to an output: remove it or connect it")
@@ -132,7 +134,7 @@ def _validate(G) -> tuple[list, dict, list[str], dict]:
             edge_param[(u, v)] = ("fixed", _exact(data.get("value", 1), f"edge {u!r}->{v!r}"))
     if not names:
         raise InvalidArgument("G has no trainable edge: nothing to analyse")
-    return list(nx.topological_sort(G)), kinds, names, edge_param
+    return order, kinds, names, edge_param
 
 
 def graph_network(G):
