@@ -31,23 +31,46 @@ def _progress(enabled: bool, label: str):
 _MODULE_ATTR = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
-def _model(source: str):
+_SHAPE = re.compile(r"^[1-9][0-9]{0,5}(?:x[1-9][0-9]{0,5}){1,7}$")
+
+
+def _example_shape(value: str | None) -> tuple[int, ...] | None:
+    """``--example-input-shape 1x3x8x8`` as a tuple (batch first)."""
+    from .errors import InvalidArgument
+
+    if value is None:
+        return None
+    if not _SHAPE.match(value.strip().lower()):
+        raise InvalidArgument(
+            f"--example-input-shape {value!r}: expected 2 to 8 positive sizes joined by x, batch first, e.g. 1x3x8x8"
+        )
+    return tuple(int(v) for v in value.strip().lower().split("x"))
+
+
+def _model(source: str, example_shape: str | None = None):
     """The model named by a spec string, a ``GRAPH.json`` file or ``module:attr``.
 
     ``GRAPH.json`` holds a networkx node-link graph (``networkx.node_link_data``);
     ``module:attr`` names a Model, a ``networkx.DiGraph``, a ``torch.nn.Module``
-    or a zero-argument callable returning one of those.
+    or a zero-argument callable returning one of those; ``example_shape``
+    (``--example-input-shape``) is the input shape a torch module is traced with.
     """
+    from .errors import InvalidArgument
     from .models import parse
     from .models._spec import SPEC_KINDS
 
+    shape = _example_shape(example_shape)
     kind = source.partition(":")[0].lower()
+    if shape is not None and (kind.removesuffix("+bias") in SPEC_KINDS or not _MODULE_ATTR.match(source)):
+        raise InvalidArgument(
+            f"--example-input-shape is for a torch module given as module:attr, not for {source!r}"
+        )
     if kind.removesuffix("+bias") in SPEC_KINDS and ":" in source:
         return parse(source)
     if source.lower().endswith(".json") or os.path.isfile(source):
         return _graph_file(source)
     if _MODULE_ATTR.match(source):
-        return _import_model(source)
+        return _import_model(source, shape)
     return parse(source)  # its error lists the known kinds
 
 
@@ -126,7 +149,7 @@ def _metric(value: str | None):
     return data
 
 
-def _import_model(source: str):
+def _import_model(source: str, shape: tuple[int, ...] | None = None):
     import importlib
 
     from .errors import FlowlawsError, InvalidArgument
@@ -150,7 +173,7 @@ def _import_model(source: str):
         if not hasattr(obj, part):
             raise InvalidArgument(f"{source}: {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
-    model = _as_model(obj, source)
+    model = _as_model(obj, source, shape)
     if model is None and callable(obj) and not isinstance(obj, type):
         try:
             made = obj()
@@ -158,7 +181,7 @@ def _import_model(source: str):
             raise
         except Exception as err:
             raise InvalidArgument(f"{source}: calling {attr}() failed: {type(err).__name__}: {err}") from err
-        model = _as_model(made, source)
+        model = _as_model(made, source, shape)
         obj = made
     if model is None:
         raise InvalidArgument(
@@ -170,19 +193,23 @@ def _import_model(source: str):
     return model
 
 
-def _as_model(obj: Any, source: str):
+def _as_model(obj: Any, source: str, shape: tuple[int, ...] | None = None):
+    from .errors import InvalidArgument
     from .models import Model
 
+    torch_module = any(c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in type(obj).__mro__)
+    if shape is not None and not torch_module and (isinstance(obj, Model) or not callable(obj)):
+        raise InvalidArgument(f"--example-input-shape is for torch modules; {source} is a {type(obj).__name__}")
     if isinstance(obj, Model):
         return obj
     if any(c.__module__.startswith("networkx") and c.__name__ == "DiGraph" for c in type(obj).__mro__):
         from .models import from_graph
 
         return from_graph(obj, name=source)
-    if any(c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in type(obj).__mro__):
+    if torch_module:
         from .models import from_torch
 
-        return from_torch(obj)
+        return from_torch(obj, shape)
     return None
 
 
@@ -193,7 +220,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from ._analyze import analyze
     from .errors import BudgetExceeded
 
-    model = _model(args.spec)
+    model = _model(args.spec, args.example_input_shape)
     options: dict[str, Any] = {}
     if args.max_dim is not None:
         options["max_dim"] = args.max_dim
@@ -318,7 +345,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from ._analyze import compare_flows
 
-    model = _model(args.spec)
+    model = _model(args.spec, args.example_input_shape)
     rows = compare_flows(model, max_degree=args.max_degree)
     if args.json:
         print(json.dumps({"model": model.name, "rows": rows}, indent=1))
@@ -359,7 +386,7 @@ def _bias_lab(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    model = _model(args.spec)
+    model = _model(args.spec, args.example_input_shape)
     print(f"{printable(model.name)}: D = {model.dim} parameters")
     print("parameters: " + printable(", ".join(model.variables[:40])) + (" …" if model.dim > 40 else ""))
     phi = model.phi_polynomials(max_terms=20_000)
@@ -378,6 +405,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _add_example_shape(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--example-input-shape", default=None, metavar="BxCxHxW",
+                   help="input shape, batch first (e.g. 1x3x8x8), with which a torch module given as module:attr "
+                        "is traced; not needed when its first layer is a Linear")
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -391,6 +424,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="architecture: a spec such as relu:3x3x3, linear:2x5x2, relu+bias:2x3x2, sym:3x2; "
                         "a networkx node-link GRAPH.json; or module:attr naming a Model, DiGraph, torch module "
                         "or a function returning one")
+    _add_example_shape(p)
     p.add_argument("--flow", default="gradient", help="gradient (default), momentum or nesterov")
     p.add_argument("--tau", default=None, help="exact damping of --flow momentum, e.g. 1 or 1/2 (default 1)")
     p.add_argument("--metric", default=None, help="euclidean, nmf, or a JSON file with a D×D matrix of polynomials/rationals "
@@ -425,6 +459,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-degree", type=int, default=None,
                    help="largest degree of the law search under every flow (default: each flow's own)")
     p.add_argument("--json", action="store_true", help="print one JSON object with a row per flow")
+    _add_example_shape(p)
     p.set_defaults(func=_compare)
 
     p = sub.add_parser("bias-lab", help="the leaky-ReLU implicit-bias experiment: plots and figures.json",
@@ -446,6 +481,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="show an architecture's parameters and path-lifting")
     p.add_argument("spec", metavar="SPEC|GRAPH.json|module:attr",
                    help="architecture, as for flowlaws analyze (a spec such as relu:3x3x3, GRAPH.json or module:attr)")
+    _add_example_shape(p)
     p.set_defaults(func=_show)
 
     from .sweep.cli import add_parser as add_sweep_parser

@@ -294,7 +294,8 @@ class _Builder:
         dims = tuple(range(1, nd)) if dims is None else ((dims,) if isinstance(dims, int) else tuple(dims))
         dims = tuple(sorted(d % nd for d in dims))
         if 0 in dims or not dims:
-            raise self.fail("reduces over the batch dimension (or over all dimensions); give dim=1, (2, 3), ...")
+            raise self.fail("reduces over the batch dimension (or over all dimensions); "
+                            "reduce the other dimensions only, e.g. x.mean((2, 3))")
         kept = [d for d in range(nd) if d not in dims]
         moved = np.transpose(x.ids, kept + list(dims))
         rows = moved.reshape(moved.shape[:len(kept)] + (-1,))
@@ -402,7 +403,8 @@ class _Builder:
         for entry in per_param:
             name = entry[:entry.rindex("[")]
             counts[name] = counts.get(name, 0) + 1
-        partial = [(name, self.numel[name] - counts[name]) for name in self.order if 0 < counts.get(name, 0) < self.numel[name]]
+        partial = [(name, self.numel[name] - counts[name]) for name in self.order
+                   if 0 < counts.get(name, 0) < self.numel[name]]
         if partial:
             lost = sum(n for _, n in partial)
             self.notes.append(
