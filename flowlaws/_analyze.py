@@ -156,7 +156,8 @@ def _result(problem, bounds: Bounds, interrupted: bool) -> Result:
     laws = [law_from_poly(h, problem.variables, rate) for h in bounds.laws]
     return Result(model=problem.model, flow=problem.flow, dim=problem.dim, rank=bounds.rank_value, laws=laws,
                   certificate=certificate(problem, bounds, interrupted=interrupted), timings=dict(bounds.seconds),
-                  notes=list(bounds.notes), interrupted=interrupted, frobenius=bounds.frobenius is not None,
+                  notes=[*getattr(problem.model, "notes", ()), *bounds.notes],  # what an import idealized
+                  interrupted=interrupted, frobenius=bounds.frobenius is not None,
                   nonpolynomial_laws=[log_law_from_dict(h, problem.variables) for h in bounds.log_laws])
 
 
