@@ -360,3 +360,49 @@ def test_big_conv_net_is_refused_before_it_is_built():
     module = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1))
     with pytest.raises(BudgetExceeded, match="max_parameters=1000000"):
         fl.models.from_torch(module, (1, 3, 64, 64))
+
+
+# -- in-place activations (torchvision style) ---------------------------------------------------------
+class BasicBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 3, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(3, 2, 3, padding=1, bias=False)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.conv1(x))
+        out = self.conv2(out)
+        out += identity
+        return self.relu(out)
+
+
+class InPlaceAlias(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 3)
+
+    def forward(self, x):
+        y = self.fc(x)
+        z = F.relu(y, inplace=True)
+        return z + y  # y was changed in place: 2 relu(fc(x))
+
+
+def test_in_place_relu_is_followed():
+    torch.manual_seed(0)
+    block = BasicBlock()
+    model = fl.models.from_torch(block, (1, 2, 3, 3))
+    assert_same_function(block, model, (1, 2, 3, 3))
+    res = fl.analyze(model)
+    assert res.complete and res.count == 3
+    alias = InPlaceAlias()
+    model = fl.models.from_torch(alias)
+    with torch.no_grad():
+        assert_same_function(alias, model, (1, 2))
+
+
+def test_result_notes_say_what_is_idealized():
+    res = fl.analyze(fl.models.from_torch(DropoutMLP(), (1, 3)))
+    assert res.notes[0].startswith("Dropout is the identity")
+    assert "Dropout is the identity" in str(res)
