@@ -469,6 +469,23 @@ def _case_line(r: dict) -> str:
     return f"  #{r['id']} {r['family']} / {r['flow']}: {r['description']} -> {got}"
 
 
+def _flagged(r: dict) -> bool:
+    return (r["status"] != "ok" or not r["complete"] or r.get("checker") != "accepted"
+            or r.get("agreement") not in (None, "agree"))
+
+
+def write_report(report: dict, path: str) -> None:
+    """The report as JSON, one case per line; a case keeps its ``spec`` only when it is flagged
+    (not ok, incomplete, not accepted, not agreeing): the others are redrawn from the seed
+    (``make_corpus``) and read from their ``description``."""
+    cases = [r if _flagged(r) else {k: v for k, v in r.items() if k != "spec"} for r in report["cases"]]
+    head = json.dumps({k: v for k, v in report.items() if k != "cases"}, indent=1)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(head[:-2] + ',\n "cases": [\n')
+        fh.write(",\n".join("  " + json.dumps(r, sort_keys=False) for r in cases))
+        fh.write("\n ]\n}\n")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=None, help="number of cases (default 1000; 60 with --quick)")
@@ -520,8 +537,7 @@ def main(argv=None) -> int:
         "engine_sha256_16": engine_fingerprint(), "wall_seconds": round(wall, 1),
         "load_average": os.getloadavg(), "interrupted": interrupted, "totals": totals, "cases": records,
     }
-    with open(args.out, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=1)
+    write_report(report, args.out)
     print()
     print("\n".join(table(records)))
     print()
