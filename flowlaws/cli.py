@@ -174,7 +174,9 @@ def _import_model(source: str, shape: tuple[int, ...] | None = None):
             raise InvalidArgument(f"{source}: {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     model = _as_model(obj, source, shape)
-    if model is None and callable(obj) and not isinstance(obj, type):
+    module_class = isinstance(obj, type) and any(
+        c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in obj.__mro__)
+    if model is None and callable(obj) and (not isinstance(obj, type) or module_class):  # a factory or a module class
         try:
             made = obj()
         except FlowlawsError:

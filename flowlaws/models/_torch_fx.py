@@ -37,7 +37,7 @@ __all__ = ["trace_to_graph", "SUPPORTED"]
 SUPPORTED = (
     "Linear, Conv1d/Conv2d, ReLU, LeakyReLU, Identity, Dropout, Flatten/view/reshape/permute, "
     "AvgPool1d/2d, AdaptiveAvgPool1d/2d, mean/sum over non-batch dims, + and - of tensors, torch.cat, "
-    "scaling by an int or Fraction"
+    "scaling by an int (x * 2, x / 4)"
 )
 
 
@@ -73,7 +73,7 @@ class _Builder:
         """Refuse the layer before allocating it when the graph would pass ``max_parameters``."""
         from ._builders import _check_total
 
-        where = f"the graph of {type(self.module).__name__} (at traced node {self.node.name!r})"
+        where = f"the graph of {type(self.module).__name__} up to traced node {self.node.name!r}"
         _check_total(where, self.count + nodes, self.max, "from_torch", unit="neurons")
         _check_total(where, self.n_edges + edges, self.max, "from_torch", unit="weighted edges")
 

@@ -49,6 +49,8 @@ def test_factory_and_instance_with_example_shape(user_module, capsys):
     assert out["laws"][0].startswith("conv1.weight[0,0,0]^2")
     assert cli.main(["analyze", f"{user_module}:instance", "--example-input-shape", "1x2x8", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["count"] == 3
+    assert cli.main(["analyze", f"{user_module}:Block", "--example-input-shape", "1x2x8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == 3  # an nn.Module class is built with no arguments
     assert cli.main(["show", f"{user_module}:instance", "--example-input-shape", "1x2x4"]) == 0
     assert "conv1.weight[0,0,0]" in capsys.readouterr().out
 
