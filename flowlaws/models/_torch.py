@@ -171,7 +171,7 @@ def from_torch(module: Any, example_input: Any = None, *, max_parameters: int = 
             isinstance(m, (nn.Linear, nn.ReLU, nn.LeakyReLU, nn.Identity)) for m in module.children()):
         try:
             layered = _sequential(module)
-        except (InvalidArgument, UnsupportedArchitecture):
+        except UnsupportedArchitecture:
             layered = None  # e.g. an activation at the end or mixed biases: the traced graph handles it
         if layered is not None and (example_input is None or _example_shape(module, example_input)[1:]
                                     == (layered.layers[0],)):
