@@ -138,8 +138,7 @@ def frobenius_stage(problem: Problem, family: Any, bounds: Bounds,
     """Yield ``bounds`` with a proved Frobenius claim when the laws stop short of ``dim − r``."""
     rank = bounds.rank
     upper = problem.dim - bounds.rank_value
-    if (rank is None or len(bounds.laws) + len(bounds.log_laws) >= upper or not 0 < rank.rank <= MAX_RANK or problem.dim > MAX_DIM
-            or bounds.search is not None and bounds.search.rejected):
+    if rank is None or len(bounds.laws) + len(bounds.log_laws) >= upper or not 0 < rank.rank <= MAX_RANK or problem.dim > MAX_DIM:
         return
     t = time.perf_counter()
     if progress is not None:
@@ -175,7 +174,6 @@ def frobenius_stage(problem: Problem, family: Any, bounds: Bounds,
     listed = len(bounds.laws) + len(bounds.log_laws)
     yield bounds.with_rank(rank).with_frobenius(claim, explicit=explicit).note(
         f"count proved by Frobenius: the {rank.rank} rank words span an involutive distribution containing the "
-        f"generators, so there are exactly {upper} independent local laws; {listed} are listed explicitly, "
-        f"the other {upper - listed} are neither polynomial of degree <= {problem.max_degree} nor of the rational / "
-        "logarithmic forms looked for"
+        f"generators, so there are exactly {upper} independent local laws ({listed} of them listed; the rest are "
+        f"neither polynomial of degree <= {problem.max_degree} nor of the rational / logarithmic forms looked for)"
     )

@@ -175,3 +175,12 @@ def test_a_small_network_is_proved_on_its_explicit_fields():
     assert cert["model"]["kind"] == "polynomials" and cert["generators"] == {"kind": "coordinates"}
     report = check_certificate(json.loads(json.dumps(cert)))
     assert report["frobenius"] and report["proved"]["lower_bound"] == 10 and report["laws"] == 9
+
+
+def test_frobenius_closes_a_corpus_case_the_law_search_left_open():
+    # from benchmarks/frobenius_corpus.py (case 909): a sampled candidate failed the exact check, the search
+    # found 1 of 2 laws, and the count was left as bounds [1, 2]; the Frobenius identities prove 2
+    m = fl.models.from_polynomials(["3*x1 + 2*x0*x2 + 3*x0*x1"], variables=["x0", "x1", "x2"])
+    res = fl.analyze(m)
+    assert res.complete and res.frobenius and (len(res.laws), res.count) == (1, 2)
+    assert check_certificate(res.certificate)["proved"]["exact"]
