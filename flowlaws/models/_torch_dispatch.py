@@ -40,6 +40,8 @@ def describe(node, gm) -> str:
 
 def exact_constant(builder, value: Any) -> Fraction:
     """An exact frozen weight from a Python number in the traced code (floats refused)."""
+    if isinstance(value, _Param):
+        raise builder.fail(f"uses the parameter {value.name} other than as the weight or bias of a layer")
     if isinstance(value, bool) or not isinstance(value, (int, Fraction)):
         if isinstance(value, float):
             raise DomainError(

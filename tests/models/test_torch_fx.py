@@ -406,3 +406,37 @@ def test_result_notes_say_what_is_idealized():
     res = fl.analyze(fl.models.from_torch(DropoutMLP(), (1, 3)))
     assert res.notes[0].startswith("Dropout is the identity")
     assert "Dropout is the identity" in str(res)
+
+
+def test_parameter_used_as_a_scale_is_refused():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+            self.scale = nn.Parameter(torch.ones(()))
+
+        def forward(self, x):
+            return self.fc(x) * self.scale
+
+    with pytest.raises(UnsupportedArchitecture, match="uses the parameter scale other than as the weight"):
+        fl.models.from_torch(Scaled())
+
+
+def test_law_monitor_reads_conv_laws_by_name():
+    import sympy
+
+    from flowlaws.dynamics import LawMonitor
+
+    torch.manual_seed(3)
+    module = StridedBlock(1, 2, 2)
+    res = fl.analyze(fl.models.from_torch(module, (1, 1, 8)))
+    mon = LawMonitor.from_torch(module, res.laws)
+    mon.record()
+    params = {k: p.detach().double() for k, p in module.named_parameters()}
+    for k, law in enumerate(res.laws):
+        expr = law.to_sympy()
+        values = {}
+        for s in expr.free_symbols:
+            name, idx = ENTRY.match(s.name).groups()
+            values[s] = float(params[name][tuple(int(i) for i in idx.split(","))])
+        assert mon.values[0][k] == pytest.approx(float(expr.subs(values)), rel=1e-12)
