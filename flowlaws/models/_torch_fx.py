@@ -244,6 +244,7 @@ class _Builder:
         shape = arrays[0].shape
         first, c0 = terms[0]
         merge = (arg0 is not None and c0 == 1 and first.ids.shape == shape and self.fresh(first, arg0)
+                 and all(set(first.ids.ravel().tolist()).isdisjoint(a.ravel().tolist()) for a in arrays[1:])
                  and all(not self.G.has_edge(int(u), int(v))
                          for a in arrays[1:] for u, v in zip(a.ravel(), first.ids.ravel())))
         size = math.prod(shape)

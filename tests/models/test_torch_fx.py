@@ -440,3 +440,21 @@ def test_law_monitor_reads_conv_laws_by_name():
             name, idx = ENTRY.match(s.name).groups()
             values[s] = float(params[name][tuple(int(i) for i in idx.split(","))])
         assert mon.values[0][k] == pytest.approx(float(expr.subs(values)), rel=1e-12)
+
+
+def test_a_tensor_added_to_itself_and_subtracted():
+    class Doubled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.out = nn.Linear(2, 3), nn.Linear(3, 2)
+
+        def forward(self, x):
+            y = self.fc(x)
+            h = torch.relu(y + y)
+            return self.out(h) - self.out(h) / 4 + x.sum(1, keepdim=True)
+
+    torch.manual_seed(0)
+    module = Doubled()
+    model = fl.models.from_torch(module)
+    assert_same_function(module, model, (1, 2))
+    assert fl.analyze(model).count == explicit_count(model)
