@@ -458,3 +458,35 @@ def test_a_tensor_added_to_itself_and_subtracted():
     model = fl.models.from_torch(module)
     assert_same_function(module, model, (1, 2))
     assert fl.analyze(model).count == explicit_count(model)
+
+
+class SkipBlock(nn.Module):
+    def __init__(self, c, h):
+        super().__init__()
+        self.conv1 = nn.Conv1d(c, h, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv1d(h, c, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        return self.conv2(torch.relu(self.conv1(x))) + x
+
+
+class TwoBlocks(nn.Module):
+    def __init__(self, c=2, h=2):
+        super().__init__()
+        self.layer1 = nn.Sequential(SkipBlock(c, h), SkipBlock(c, h))
+
+    def forward(self, x):
+        return self.layer1(x)
+
+
+def test_two_residual_blocks_have_per_block_laws_only():
+    torch.manual_seed(0)
+    module = TwoBlocks(2, 3)
+    model = fl.models.from_torch(module, (1, 2, 5))
+    assert_same_function(module, model, (1, 2, 5))
+    res = fl.analyze(model)
+    assert res.complete and res.count == 6  # 3 hidden channels per block
+    for law in res.laws:  # no law spans two residual blocks
+        assert len({s.name.split(".")[1] for s in law.to_sympy().free_symbols}) == 1
+    small = fl.models.from_torch(TwoBlocks(2, 2), (1, 2, 4))
+    assert explicit_count(small) == fl.analyze(small).count == 4
