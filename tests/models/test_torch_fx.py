@@ -490,3 +490,34 @@ def test_two_residual_blocks_have_per_block_laws_only():
         assert len({s.name.split(".")[1] for s in law.to_sympy().free_symbols}) == 1
     small = fl.models.from_torch(TwoBlocks(2, 2), (1, 2, 4))
     assert explicit_count(small) == fl.analyze(small).count == 4
+
+
+class StemNet(nn.Module):
+    """A ReLU stem, two residual blocks whose sums are ReLU'd, a linear head (1x1 convolutions)."""
+
+    def __init__(self, c=2, h=2):
+        super().__init__()
+        self.stem = nn.Conv1d(1, c, 1, bias=False)
+        self.layer1 = nn.ModuleList([nn.ModuleDict({"conv1": nn.Conv1d(c, h, 1, bias=False),
+                                                    "conv2": nn.Conv1d(h, c, 1, bias=False)}) for _ in range(2)])
+        self.fc = nn.Linear(c, 1, bias=False)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        for block in self.layer1:
+            x = F.relu(block["conv2"](F.relu(block["conv1"](x))) + x)
+        return self.fc(torch.flatten(x, 1))
+
+
+def test_a_relu_stem_adds_one_law_per_residual_channel_across_blocks():
+    torch.manual_seed(0)
+    module = StemNet()
+    model = fl.models.from_torch(module, (1, 1, 1))
+    assert_same_function(module, model, (1, 1, 1))
+    res = fl.analyze(model)
+    assert res.complete and res.count == 2 + 2 * 2 == explicit_count(model)
+    # channel 0 of the residual stream: stem and conv2 output slices against conv1 input slices and the head
+    pairs = [(b, j) for b in (0, 1) for j in (0, 1)]
+    law = ("stem.weight[0,0,0]^2 + " + " + ".join(f"layer1.{b}.conv2.weight[0,{j},0]^2" for b, j in pairs)
+           + " - " + " - ".join(f"layer1.{b}.conv1.weight[{j},0,0]^2" for b, j in pairs) + " - fc.weight[0,0]^2")
+    assert fl.verify.is_conserved(model, law)
