@@ -521,3 +521,29 @@ def test_a_relu_stem_adds_one_law_per_residual_channel_across_blocks():
     law = ("stem.weight[0,0,0]^2 + " + " + ".join(f"layer1.{b}.conv2.weight[0,{j},0]^2" for b, j in pairs)
            + " - " + " - ".join(f"layer1.{b}.conv1.weight[{j},0,0]^2" for b, j in pairs) + " - fc.weight[0,0]^2")
     assert fl.verify.is_conserved(model, law)
+
+
+class Functional(nn.Module):
+    """F.conv1d / F.linear on the module's own parameters, and every pooling option against PyTorch."""
+
+    def __init__(self, include_pad):
+        super().__init__()
+        self.kernel = nn.Parameter(torch.randn(3, 2, 2))
+        self.W, self.b = nn.Parameter(torch.randn(2, 9)), nn.Parameter(torch.randn(2))
+        self.pool = nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=include_pad)
+        self.pool2 = nn.AvgPool2d(2, stride=1, divisor_override=3)
+
+    def forward(self, x):
+        y = F.leaky_relu(F.conv1d(x, self.kernel, stride=1, dilation=2), 0.3)   # (1, 3, 4)
+        z = torch.cat([self.pool(y), F.adaptive_avg_pool1d(y, 3)], dim=2)       # (1, 3, 6)
+        w = self.pool2(z.unsqueeze(1)).flatten(1)                                # (1, 10)
+        return F.linear(w[:, 1:], self.W, self.b)
+
+
+@pytest.mark.parametrize("include_pad", [True, False])
+def test_functional_layers_and_pooling_options(include_pad):
+    torch.manual_seed(0)
+    module = Functional(include_pad)
+    model = fl.models.from_torch(module, (1, 2, 6))
+    assert model.variables == all_entries(module)
+    assert_same_function(module, model, (1, 2, 6), slope=0.3)
