@@ -50,6 +50,8 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "resnet_block(2,3) gradient": ("resnet_block", {}),
     "nmf:2x2x2 gradient": ("nmf", {}),
     "xy,yz matrix metric": ("xy,yz", {"metric": [["1+x^2", "0", "0"], ["0", "1", "0"], ["0", "0", "2"]]}),
+    "sym:1x3 rational laws": ("sym13", {}),  # log_laws: U[0,0]/U[0,1], U[0,0]/U[0,2]
+    "corpus 909 frobenius": ("c909", {}),  # frobenius identities, 1 of 2 laws listed
 }
 
 
@@ -63,6 +65,8 @@ def build_bases() -> dict[str, dict]:
         "resnet_block": lambda: fl.models.resnet_block(2, 3),
         "nmf": lambda: fl.models.nmf(2, 2, 2),
         "xy,yz": lambda: fl.models.from_polynomials(["x*y", "y*z"], variables=["x", "y", "z"]),
+        "sym13": lambda: fl.models.symmetric_factorization(1, 3),
+        "c909": lambda: fl.models.from_polynomials(["3*x1 + 2*x0*x2 + 3*x0*x1"], variables=["x0", "x1", "x2"]),
     }
     out = {}
     for name, (spec, options) in BASES.items():

@@ -1,9 +1,10 @@
 """Fuzzing the certificate checker (issue 15), quick profile: mutated certificates and files.
 
-For ten valid certificates written by ``flowlaws.analyze`` (``fuzz_oracle.BASES``:
+For twelve valid certificates written by ``flowlaws.analyze`` (``fuzz_oracle.BASES``:
 networks under gradient, momentum and Nesterov flows, a factorization, polynomial
-models, a graph-kind residual block, the NMF metric and a user matrix metric
-whose certificate proves bounds only), Hypothesis applies one to three
+models, a graph-kind residual block, the NMF metric, a user matrix metric
+whose certificate proves bounds only, rational laws (``log_laws``) and a count
+proved by Frobenius identities), Hypothesis applies one to three
 mutations (``fuzz_mutations.py``) to every field and asserts:
 
 * the checker raises :class:`~flowlaws.errors.CertificateError` or accepts —
