@@ -9,8 +9,10 @@ only read the graph.
   ``N`` is positively homogeneous or linear, no frozen edge enters or leaves
   ``N``, and each shared parameter is scaled the same way on all its edges.
   The smallest such sets are the nodes tied by shared parameters (the heads of
-  one parameter's edges together, its tails together): single neurons of a
-  dense net, whole channels of a convolution. Law: ``Σ_in θ² − Σ_out θ²``.
+  one parameter's edges together, its tails together) and by frozen edges
+  between hidden nodes (a skip must scale its two ends alike): single neurons of
+  a dense net, whole channels of a convolution, a channel of a residual stream
+  across blocks. Law: ``Σ_in θ² − Σ_out θ²``.
 * **Rotating** two linear hidden nodes ``a, b`` with the same predecessors and
   successors (trainable edges, no sharing): Gram entries
   ``Σ_y θ_ya θ_yb − Σ_z θ_az θ_bz`` under gradient flow, Noether charges
@@ -164,6 +166,9 @@ def dag_structural_candidates(net: GraphNetwork) -> list[SparsePoly]:
                 tails.setdefault(param, []).append(src)
     for nodes in list(heads.values()) + list(tails.values()):
         find.union(nodes)
+    for src, dst, param, _ in net.edges:  # a frozen edge between hidden nodes (a skip) ties their scales
+        if param is None and net.kinds[src] == "hidden" and net.kinds[dst] == "hidden":
+            find.union([src, dst])
     groups: dict[int, set[int]] = {}
     for x in hidden:
         groups.setdefault(find.root(x), set()).add(x)

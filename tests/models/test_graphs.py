@@ -207,3 +207,26 @@ def test_constant_coordinates_do_not_shift_generators():
 @pytest.mark.parametrize("spec,count", [("attention:2x2", 6), ("resnet:2x3", 3), ("resnet+bias:2x2", 2), ("conv1d:5x2x2", 2)])
 def test_specs(spec, count):
     assert fl.analyze(fl.models.parse(spec)).count == count
+
+
+def test_a_skip_between_hidden_nodes_ties_them_into_one_rescaling_law():
+    # x -a-> s (relu) -b-> h (relu) -c-> y (linear sum) -d-> out, and the skip s -> y frozen at 1:
+    # s and y must scale alike, so the law of the pair is a^2 + c^2 - b^2 - d^2 (with b^2 - c^2 for h)
+    import networkx as nx
+
+    from flowlaws.algebra._dag_candidates import dag_structural_candidates
+
+    G = nx.DiGraph()
+    G.add_nodes_from([("x", {"kind": "input"}), ("out", {"kind": "output"})])
+    G.add_nodes_from([("s", {"kind": "hidden", "activation": "relu"}), ("h", {"kind": "hidden", "activation": "relu"}),
+                      ("y", {"kind": "hidden", "activation": "linear"})])
+    for u, v, p in [("x", "s", "a"), ("s", "h", "b"), ("h", "y", "c"), ("y", "out", "d")]:
+        G.add_edge(u, v, param=p)
+    G.add_edge("s", "y", trainable=False, value=1)
+    model = fl.models.from_graph(G)
+    index = {v: i for i, v in enumerate(model.variables)}
+    cross = {((index["a"], 2),): 1, ((index["c"], 2),): 1, ((index["b"], 2),): -1, ((index["d"], 2),): -1}
+    assert cross in dag_structural_candidates(model.network)
+    res = fl.analyze(model)
+    assert res.complete and res.count == 2
+    assert fl.verify.is_conserved(model, "a^2 + c^2 - b^2 - d^2") and fl.verify.is_conserved(model, "b^2 - c^2")
