@@ -237,7 +237,7 @@ def _analyze(args: argparse.Namespace) -> int:
         if getattr(args, "debug", False):
             raise
         msg = str(err).splitlines()[0]
-        if "--max-dim" not in msg:  # the library's message names max_dim=; say how to raise it here
+        if "max_dim=" in msg and "--max-dim" not in msg:  # the library's message names max_dim=; say how here
             msg += f" (CLI: --max-dim {model.dim})" if (args.max_dim or 0) < model.dim else " (CLI: --max-dim N)"
         print(f"flowlaws: error: {printable(msg)}", file=sys.stderr)
         return 2

@@ -151,3 +151,14 @@ def test_a_network_whose_paths_all_cross_a_zero_weight_conserves_every_parameter
     res = fl.analyze(fl.models.from_graph(G))
     assert res.complete and res.count == 1 and [str(h) for h in res.laws] == ["a"]
     assert fl.verify.check_certificate(res.certificate)["complete"]
+
+
+def test_a_dense_rank_beyond_the_memory_is_refused_before_allocating(monkeypatch):
+    # relu:200x200x200 with --max-dim 100000 was killed by the OS; the dense rank's memory is checked first
+    from flowlaws.engine import problem
+
+    assert problem.memory_problem(80_000, available=22 * 2**30).startswith("a dense rank for dim=80000 needs about 191 GiB")
+    assert problem.memory_problem(5_000, available=22 * 2**30) is None
+    monkeypatch.setattr(problem, "available_memory", lambda: 2**30)  # a 1 GiB machine
+    with pytest.raises(BudgetExceeded, match="dim=6000 needs about 1 GiB"):
+        fl.analyze(fl.models.parse("relu:60x50x60"), max_dim=10_000)
