@@ -162,3 +162,11 @@ def test_a_dense_rank_beyond_the_memory_is_refused_before_allocating(monkeypatch
     monkeypatch.setattr(problem, "available_memory", lambda: 2**30)  # a 1 GiB machine
     with pytest.raises(BudgetExceeded, match="dim=6000 needs about 1 GiB"):
         fl.analyze(fl.models.parse("relu:60x50x60"), max_dim=10_000)
+
+
+def test_a_scalar_phi_samples_one_row_per_point_so_no_candidate_is_spurious():
+    # linear 1-3-3-3-1: φ is one scalar, so 8 sampled values per point span one direction; the search
+    # saw spurious nullspaces and dropped 291 failing candidates (15 s). Sampling measures the span.
+    res = fl.analyze(fl.models.mlp([1, 3, 3, 3, 1], "linear"))
+    assert res.complete and res.count == 23 and len(res.laws) == 18
+    assert not any("failed the exact check" in n for n in res.notes)

@@ -24,11 +24,13 @@ def sampler(family):
     """``sample(count, rng) -> (points, values)`` for the law search."""
     from ..algebra._modular import matmul_mod
 
+    from ..algebra._modular import rank_mod
+
     p = family.prime
-    per_point = 8
-    state = {"next": _SAMPLE_OFFSET}
+    state = {"next": _SAMPLE_OFFSET, "per_point": 8}
 
     def sample(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        per_point = state["per_point"]
         n_points = -(-count // per_point)
         pts = rng.integers(1, p, size=(n_points, family.dim), dtype=np.int64)
         all_pts, all_vals = [], []
@@ -41,6 +43,11 @@ def sampler(family):
                 gens = family.evaluate([(i,) for i in range(family.finite_generators)], pt)
                 C = rng.integers(0, p, size=(per_point, gens.shape[0]), dtype=np.int64)
                 vals = matmul_mod(C, gens, p)
+            if "measured" not in state:
+                # a family spanning fewer than 8 directions at a point (a scalar φ has one) gives
+                # dependent rows: sample as many points as rows then, or the nullspace is spurious
+                state["measured"] = True
+                state["per_point"] = max(1, min(per_point, rank_mod(vals % p, p)))
             all_pts.append(np.broadcast_to(pt, vals.shape))
             all_vals.append(vals)
         return np.vstack(all_pts)[:count], np.vstack(all_vals)[:count]
