@@ -121,6 +121,19 @@ def _pool(builder, x: _Neurons, nd: int, kernel, stride, padding, ceil_mode, inc
     return builder.average(x, windows, divisor=divisor, include_pad=bool(include_pad), lead=2)
 
 
+def _max_pool(builder, x: _Neurons, nd: int, kernel, stride, padding, ceil_mode) -> _Neurons:
+    if x.ids.ndim != nd + 2:
+        raise builder.fail(f"expects a batched {nd + 2}-d input, gets shape {tuple(x.ids.shape)}")
+    kernel = as_tuple(kernel, nd, "kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else as_tuple(stride, nd, "stride")
+    padding = as_tuple(padding, nd, "padding")  # padded entries are -inf: never selected
+    windows = [avg_windows(L, kernel=k, stride=s, pad=p, ceil_mode=bool(ceil_mode))
+               for L, k, s, p in zip(x.ids.shape[2:], kernel, stride, padding)]
+    if not all(windows):
+        raise builder.fail(f"has an empty output for an input of shape {tuple(x.ids.shape)}")
+    return builder.maximum(x, windows, lead=2)
+
+
 def _adaptive(builder, x: _Neurons, nd: int, size) -> _Neurons:
     if x.ids.ndim != nd + 2:
         raise builder.fail(f"expects a batched {nd + 2}-d input, gets shape {tuple(x.ids.shape)}")
@@ -168,6 +181,11 @@ def _module(builder, node, args, kwargs):
                      mod.count_include_pad, getattr(mod, "divisor_override", None))
     if isinstance(mod, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d)):
         return _adaptive(builder, x, 1 if isinstance(mod, nn.AdaptiveAvgPool1d) else 2, mod.output_size)
+    if isinstance(mod, (nn.MaxPool1d, nn.MaxPool2d)):
+        nd = 1 if isinstance(mod, nn.MaxPool1d) else 2
+        if mod.return_indices or any(d != 1 for d in as_tuple(mod.dilation, nd, "dilation")):
+            raise builder.fail("is supported only with dilation=1 and return_indices=False")
+        return _max_pool(builder, x, nd, mod.kernel_size, mod.stride, mod.padding, mod.ceil_mode)
     raise builder.fail("is not supported")
 
 

@@ -36,7 +36,7 @@ __all__ = ["trace_to_graph", "SUPPORTED"]
 
 SUPPORTED = (
     "Linear, Conv1d/Conv2d, ReLU, LeakyReLU, Identity, Dropout, Flatten/view/reshape/permute, "
-    "AvgPool1d/2d, AdaptiveAvgPool1d/2d, mean/sum over non-batch dims, + and - of tensors, torch.cat, "
+    "AvgPool1d/2d, AdaptiveAvgPool1d/2d, MaxPool1d/2d (as gates), mean/sum over non-batch dims, + and - of tensors, torch.cat, "
     "scaling by an int (x * 2, x / 4)"
 )
 
@@ -288,6 +288,25 @@ class _Builder:
                 div = divisor or (math.prod(size for _, _, size in wins) if include_pad else count)
                 for i in itertools.product(*ranges):
                     self.edge(int(src[i]), int(dst[o]), value=Fraction(1, div))
+        return self.wrap(out)
+
+    def maximum(self, x: _Neurons, windows: list[list[tuple[int, int, int]]], *, lead: int) -> _Neurons:
+        """Max pooling over the last ``len(windows)`` axes, as gates: at a point the selected entry passes,
+        so each entry of a window reaches the output through its own ReLU-like gate neuron (frozen
+        weights 1 in and out) and the path-lifting's keys say which entry was selected."""
+        keep = x.ids.shape[:lead]
+        outs = tuple(len(w) for w in windows)
+        n_in = sum(math.prod(e - s for s, e, _ in combo) for combo in itertools.product(*windows))
+        self.reserve(math.prod(keep) * (math.prod(outs) + n_in), 2 * math.prod(keep) * n_in)
+        out = self.new(keep + outs)
+        for pos in np.ndindex(*keep):
+            src, dst = x.ids[pos], out[pos]
+            for o in itertools.product(*(range(n) for n in outs)):
+                ranges = [range(s, e) for s, e, _ in (windows[d][o[d]] for d in range(len(outs)))]
+                for i in itertools.product(*ranges):
+                    gate = int(self.new((1,), activation="relu")[0])
+                    self.edge(int(src[i]), gate, value=Fraction(1))
+                    self.edge(gate, int(dst[o]), value=Fraction(1))
         return self.wrap(out)
 
     def reduce(self, x: _Neurons, dims, keepdim: bool, mean: bool) -> _Neurons:

@@ -322,7 +322,8 @@ class Branchy(nn.Module):
 
 
 @pytest.mark.parametrize("module, pattern", [
-    (WithLayer(nn.MaxPool2d(2)), r"traced node 'layer' = 'layer' \(MaxPool2d\) is not supported; from_torch supports"),
+    (WithLayer(nn.MaxPool2d(2, dilation=2)),
+     r"traced node 'layer' = 'layer' \(MaxPool2d\) is supported only with dilation=1 and return_indices=False"),
     (WithLayer(nn.BatchNorm2d(2)), r"'layer' \(BatchNorm2d\) is not supported"),
     (Sig(), r"traced node 'sigmoid' = torch.sigmoid is not supported"),
     (Branchy(), r"torch.fx could not trace Branchy: .*data-dependent control flow"),
@@ -547,3 +548,33 @@ def test_functional_layers_and_pooling_options(include_pad):
     model = fl.models.from_torch(module, (1, 2, 6))
     assert model.variables == all_entries(module)
     assert_same_function(module, model, (1, 2, 6), slope=0.3)
+
+
+class MaxPooled(nn.Module):
+    """Conv -> ReLU -> MaxPool -> Linear, 1-d or 2-d, with stride and padding."""
+
+    def __init__(self, c, nd, kernel, stride, padding, features):
+        super().__init__()
+        self.conv = (nn.Conv1d if nd == 1 else nn.Conv2d)(1, c, 2, bias=False)
+        self.pool = (nn.MaxPool1d if nd == 1 else nn.MaxPool2d)(kernel, stride=stride, padding=padding)
+        self.fc = nn.Linear(features, 1, bias=False)
+
+    def forward(self, x):
+        return self.fc(self.pool(F.relu(self.conv(x))).flatten(1))
+
+
+@pytest.mark.parametrize(("c", "nd", "kernel", "stride", "padding", "shape"), [
+    (2, 1, 2, None, 0, (1, 1, 5)), (3, 1, 2, 1, 1, (1, 1, 6)), (2, 2, 2, None, 0, (1, 1, 5, 5)),
+])
+def test_max_pooling_is_a_gate_and_keeps_one_law_per_channel(c, nd, kernel, stride, padding, shape):
+    probe = MaxPooled(c, nd, kernel, stride, padding, 1)
+    with torch.no_grad():
+        features = probe.pool(F.relu(probe.conv(torch.zeros(shape)))).flatten(1).shape[1]
+    model = fl.models.from_torch(MaxPooled(c, nd, kernel, stride, padding, features), shape)
+    res = fl.analyze(model)
+    # max(λz) = λ max(z): rescaling a conv channel passes through the pooling, one law per channel
+    assert res.complete and res.count == c == explicit_count(model)
+    assert fl.verify.check_certificate(res.certificate)["complete"]
+    law = " + ".join(f"conv.weight[0,0,{k}]^2" if nd == 1 else f"conv.weight[0,0,{k // 2},{k % 2}]^2" for k in range(2 * nd))
+    fc0 = [f"fc.weight[0,{j}]^2" for j in range(features // c)]
+    assert fl.verify.is_conserved(model, law + " - " + " - ".join(fc0))
