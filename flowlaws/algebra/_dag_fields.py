@@ -50,7 +50,7 @@ import numpy as np
 
 from ..errors import InvalidArgument
 from ._graph_network import GraphNetwork
-from ._jets import add_unit, jet_matvec, jet_mul, jet_outer, unit_part
+from ._jets import GradientWords, jet_matvec, jet_mul, jet_outer
 from ._modular import splitmix_values
 
 __all__ = ["DagGenerators"]
@@ -241,7 +241,7 @@ def _frozen_mod(value: Fraction, p: int, where: str) -> int:
     return value.numerator % p * pow(value.denominator, -1, p) % p
 
 
-class DagGenerators:
+class DagGenerators(GradientWords):
     """Seeded generator fields ``∇F_a`` of a DAG network, evaluated mod ``p``.
 
     Words are right-nested tuples of generator indices: ``(a,)`` is ``∇F_a``
@@ -462,29 +462,3 @@ class DagGenerators:
                     c = part.transpose_apply(W, d, p)
                     delta[..., part.need_nodes] = (delta[..., part.need_nodes] + c) % p
         return grad % p if self._accumulates else grad
-
-    # -- words --------------------------------------------------------------------
-    def _field(self, gens: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        p = self.prime
-        if gens.shape[1] == 1:
-            return self.gradient(theta, gens[:, 0])
-        X = self.gradient(theta, gens[:, 0])
-        Y = self._field(gens[:, 1:], theta)
-        theta_b = np.broadcast_to(theta, Y.shape) if theta.shape[1] != Y.shape[1] else theta
-        DY_X = unit_part(self._field(gens[:, 1:], add_unit(theta_b, X)))
-        DX_Y = unit_part(self.gradient(add_unit(theta_b, Y), gens[:, 0]))
-        return (DY_X - DX_Y) % p
-
-    def evaluate(self, words: list[tuple[int, ...]], point: np.ndarray) -> np.ndarray:
-        """Values mod ``p`` of right-nested words at an integer point: ``(len(words), D)``."""
-        out = np.zeros((len(words), self.dim), dtype=np.int64)
-        theta = (np.asarray(point, dtype=np.int64) % self.prime)[None, None, :]
-        by_length: dict[int, list[int]] = {}
-        for i, w in enumerate(words):
-            by_length.setdefault(len(w), []).append(i)
-        for length, idx in by_length.items():
-            for start in range(0, len(idx), 256):
-                chunk = idx[start : start + 256]
-                gens = np.array([words[i] for i in chunk], dtype=np.int64)
-                out[chunk] = self._field(gens, theta)[0]
-        return out

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._modular import matmul_mod
 
-__all__ = ["jet_mul", "jet_matvec", "jet_outer", "subsets", "add_unit", "unit_part"]
+__all__ = ["jet_mul", "jet_matvec", "jet_outer", "subsets", "add_unit", "unit_part", "GradientWords"]
 
 
 def subsets(mask: int) -> list[int]:
@@ -113,3 +113,44 @@ def unit_part(J: np.ndarray) -> np.ndarray:
     """The coefficient of the newest unit, as a jet in the other units."""
     half = J.shape[0] // 2
     return J[half:]
+
+
+class GradientWords:
+    """Right-nested bracket words of gradient generators, evaluated on jets.
+
+    A base for generator families with ``prime``, ``dim`` and
+    ``gradient(theta, gens)`` (the fields ``∇F_a`` of the generators ``gens`` at a
+    jet ``theta``): ``[X, Y] = DY·X − DX·Y`` comes from evaluating ``Y`` at
+    ``θ + εX`` and ``X`` at ``θ + εY``.
+    """
+
+    prime: int
+    dim: int
+
+    def gradient(self, theta: np.ndarray, gens: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _field(self, gens: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        p = self.prime
+        if gens.shape[1] == 1:
+            return self.gradient(theta, gens[:, 0])
+        X = self.gradient(theta, gens[:, 0])
+        Y = self._field(gens[:, 1:], theta)
+        theta_b = np.broadcast_to(theta, Y.shape) if theta.shape[1] != Y.shape[1] else theta
+        DY_X = unit_part(self._field(gens[:, 1:], add_unit(theta_b, X)))
+        DX_Y = unit_part(self.gradient(add_unit(theta_b, Y), gens[:, 0]))
+        return (DY_X - DX_Y) % p
+
+    def evaluate(self, words: list[tuple[int, ...]], point: np.ndarray) -> np.ndarray:
+        """Values mod ``p`` of right-nested words at an integer point: ``(len(words), D)``."""
+        out = np.zeros((len(words), self.dim), dtype=np.int64)
+        theta = (np.asarray(point, dtype=np.int64) % self.prime)[None, None, :]
+        by_length: dict[int, list[int]] = {}
+        for i, w in enumerate(words):
+            by_length.setdefault(len(w), []).append(i)
+        for idx in by_length.values():
+            for start in range(0, len(idx), 256):
+                chunk = idx[start : start + 256]
+                gens = np.array([words[i] for i in chunk], dtype=np.int64)
+                out[chunk] = self._field(gens, theta)[0]
+        return out
