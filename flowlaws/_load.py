@@ -16,8 +16,7 @@ import os
 from fractions import Fraction
 from typing import Any, Sequence
 
-from ._result import Result, law_from_poly
-from .laws import Law, LogLaw
+from ._result import Result, law_from_poly, log_law_from_dict
 from .engine.flow import Flow, check_flow
 from .engine.metric import MatrixMetric
 from .errors import CertificateError, FlowlawsError, InvalidArgument
@@ -196,10 +195,8 @@ def load(path: str, *, check: bool = True) -> Result:
         model.metric = flow.metric  # the model carries the metric it was analysed with, as models.nmf does
         rate = flow.tau if (flow.name == "momentum" and flow.tau) else 0
         laws = [law_from_poly(dict(_terms(h)), tuple(names), rate) for h in cert["laws"]]
-        def law(poly: list) -> Law:
-            return Law(tuple((c, pairs) for pairs, c in _terms(poly)), tuple(names))
-
-        nonpolynomial = [LogLaw(law(item["polynomial"]), tuple((int(c), law(p)) for c, p in item["logs"]))
+        nonpolynomial = [log_law_from_dict({"polynomial": dict(_terms(item["polynomial"])),
+                                            "logs": [(c, dict(_terms(p))) for c, p in item["logs"]]}, tuple(names))
                          for item in cert.get("log_laws", [])]
         rank = int(cert["rank"]["value"])
         timings = {str(k): float(v) for k, v in cert.get("timings", {}).items()}

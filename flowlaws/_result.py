@@ -29,11 +29,9 @@ def law_from_poly(h: dict, variables: tuple[str, ...], tau: Any = 0) -> Law:
 
 
 def log_law_from_dict(law: dict, variables: tuple[str, ...]) -> LogLaw:
-    """A :class:`~flowlaws.laws.LogLaw` from the engine's ``{"polynomial": {var: b}, "logs": [(c, {var: a})]}``."""
-    def linear(form: dict) -> Law:
-        return Law(tuple((int(c), ((int(v), 1),)) for v, c in sorted(form.items())), variables)
-
-    return LogLaw(linear(law["polynomial"]), tuple((int(c), linear(form)) for c, form in law["logs"]))
+    """A :class:`~flowlaws.laws.LogLaw` from the engine's ``{"polynomial": P0, "logs": [(c, p), ...]}``."""
+    return LogLaw(law_from_poly(law["polynomial"], variables),
+                  tuple((int(c), law_from_poly(p, variables)) for c, p in law["logs"]))
 
 
 @dataclass(repr=False)

@@ -40,8 +40,8 @@ class Bounds:
         The certificate's ``frobenius`` object once the count is proved by Frobenius
         (the lower bound is then ``dim − rank``, whatever the number of laws).
     log_laws : tuple of dict
-        Verified rational / logarithmic laws ``{"polynomial": {var: b}, "logs": [(c, {var: a})]}``
-        (``P0 + Σ c log p`` with linear ``P0`` and ``p``), independent of ``laws``.
+        Verified rational / logarithmic laws ``{"polynomial": P0, "logs": [(c, p), ...]}`` (``P0 + Σ c log p``,
+        sparse polynomials like ``laws``), independent of ``laws``.
     explicit : bool
         True when the rank words are those of the explicit fields of a network (the
         certificate then lists φ's coordinates and ``"coordinates"`` generators).

@@ -29,14 +29,14 @@ def word_json(word: tuple[int, ...]) -> Any:
     return word[0] if len(word) == 1 else [word[0], word_json(word[1:])]
 
 
-def _linear_json(form: dict[int, int]) -> list:
-    return [[str(c), [[v, 1]]] for v, c in sorted(form.items())]
+def poly_json(h: dict) -> list:
+    """A sparse polynomial ``{monomial: coefficient}`` as the certificate's POLY."""
+    return [[str(c), [[v, e] for v, e in mono]] for mono, c in sorted(h.items())]
 
 
 def log_law_json(law: dict) -> dict[str, Any]:
-    """A law ``P0 + Σ c log p`` (linear ``P0``, ``p``) as the certificate's ``{"polynomial", "logs"}``."""
-    return {"polynomial": _linear_json(law["polynomial"]),
-            "logs": [[str(c), _linear_json(form)] for c, form in law["logs"]]}
+    """A law ``P0 + Σ c log p`` as the certificate's ``{"polynomial": POLY, "logs": [["c", POLY], ...]}``."""
+    return {"polynomial": poly_json(law["polynomial"]), "logs": [[str(c), poly_json(p)] for c, p in law["logs"]]}
 
 
 def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) -> dict[str, Any]:
@@ -60,7 +60,7 @@ def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) 
             "words": [word_json(w) for w in (rank.words if rank is not None else [])],
             "value": bounds.rank_value,
         },
-        "laws": [[[str(c), [[v, e] for v, e in mono]] for mono, c in sorted(h.items())] for h in bounds.laws],
+        "laws": [poly_json(h) for h in bounds.laws],
         "independence": {"prime": problem.prime, "point": [int(v) for v in problem.law_point], "value": len(bounds.laws) + len(bounds.log_laws)},
         "bounds": {"lower": lo, "upper": hi},
         "count": hi,

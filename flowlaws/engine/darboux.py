@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+
 from ..errors import BudgetExceeded
 from .bounds import Bounds
 from .family import generator_family, uses_network_route
@@ -34,6 +36,11 @@ __all__ = ["darboux_stage", "log_laws", "MAX_BINOMIAL_DIM"]
 
 #: Binomials ``x_i ± x_j`` are tried up to this dimension (coordinates always, up to 64).
 MAX_BINOMIAL_DIM = 24
+
+
+def _sparse(form: dict[int, int]) -> dict:
+    """A linear form ``{var: coef}`` as a sparse polynomial ``{((var, 1),): coef}``."""
+    return {((v, 1),): c for v, c in sorted(form.items())}
 
 
 def _candidates(n: int) -> list[dict[int, int]]:
@@ -62,7 +69,7 @@ def _darboux(fields: list[tuple], ctx: Any, n: int) -> list[tuple[dict[int, int]
 
 
 def log_laws(fields: list[tuple], n: int, law_point: Any, prime: int, basis: Any, wanted: int) -> list[dict]:
-    """Up to ``wanted`` laws ``{"polynomial": {var: coef}, "logs": [(c, {var: coef})]}`` independent of
+    """Up to ``wanted`` laws ``{"polynomial": P0, "logs": [(c, p), ...]}`` (sparse polynomials) independent of
     ``basis`` (an incremental basis of the known laws' gradients mod ``prime``, extended in place)."""
     import flint
 
@@ -105,10 +112,9 @@ def log_laws(fields: list[tuple], n: int, law_point: Any, prime: int, basis: Any
                 grad[i] = (grad[i] + c * a * inv) % prime
         if not usable:
             continue
-        import numpy as np
-
         if basis.add(np.array([grad], dtype=np.int64))[0]:
-            out.append({"polynomial": {j: b for j, b in enumerate(vec[len(darboux):]) if b}, "logs": logs})
+            out.append({"polynomial": _sparse({j: b for j, b in enumerate(vec[len(darboux):]) if b}),
+                        "logs": [(c, _sparse(form)) for c, form in logs]})
             if len(out) == wanted:
                 break
     return out
