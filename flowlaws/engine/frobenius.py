@@ -31,7 +31,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+
 from ..algebra._lie import lie_rank
+from ..algebra._modular import IncrementalBasis
 from ..algebra._polynomial_fields import bracket, evaluate_field
 from ..errors import BudgetExceeded
 from .bounds import Bounds
@@ -53,24 +56,6 @@ class _TooLarge(Exception):
     pass
 
 
-def _pivots(values: list[list[int]], p: int) -> list[int] | None:
-    """``r`` coordinates where the rows ``values`` (``r × n`` mod ``p``) are independent, or None."""
-    rows = [list(v) for v in values]
-    pivots: list[int] = []
-    for i in range(len(rows)):
-        row = rows[i]
-        col = next((c for c in range(len(row)) if row[c] % p), None)
-        if col is None:
-            return None
-        pivots.append(col)
-        inv = pow(row[col], -1, p)
-        for k in range(i + 1, len(rows)):
-            f = rows[k][col] * inv % p
-            if f:
-                rows[k] = [(a - f * b) % p for a, b in zip(rows[k], row)]
-    return pivots
-
-
 def _check_size(*polys: Any) -> None:
     for f in polys:
         if len(f) > MAX_TERMS:
@@ -84,9 +69,10 @@ def frobenius_identities(Y: list[tuple], targets: list[tuple], point: list[int],
     context; ``point`` (mod ``p``) must make the ``Y`` independent.
     """
     r, n = len(Y), len(Y[0])
-    pivots = _pivots([[int(v) for v in evaluate_field(y, point, p)] for y in Y], p)
-    if pivots is None:
+    basis = IncrementalBasis(n, p)  # its pivots: r coordinates where the Y are independent at the point
+    if not basis.add(np.array([evaluate_field(y, point, p) for y in Y], dtype=np.int64)).all():
         return None
+    pivots = basis.pivots
     ctx = Y[0][0].context()
     one = ctx.from_dict({(0,) * ctx.nvars(): 1})
     A = [[Y[l][c] for l in range(r)] for c in pivots]  # rows: coordinates; columns: unknowns p_l
