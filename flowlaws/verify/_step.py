@@ -1,34 +1,54 @@
 """What one discrete step does to a conservation law, exactly (issue 19).
 
-Gradient flow keeps a law ``h`` constant; one step of gradient descent
-``θ⁺ = θ − η g`` changes it by the exact Taylor expansion
+Gradient flow keeps a law ``h`` constant; a discrete step ``θ⁺ = θ + Δ`` changes
+it by the exact Taylor expansion along the update
 
-    ``h(θ⁺) − h(θ) = Σ_{k≥1} (−η)^k / k! · D^k h(θ)[g, …, g]``.
+    ``h(θ + Δ) − h(θ) = Σ_{k≥1} D^k h(θ)[Δ, …, Δ] / k!``
 
-For ``g = ∇L`` of any loss of φ the first-order term ``−η⟨∇h, g⟩`` vanishes
-(``⟨∇h, ∇φ_i⟩ = 0``), so a quadratic law moves by exactly ``(η²/2)·gᵀ∇²h g``
-and a law of degree ``d`` by the terms ``k = 2..d``. :func:`step_drift` computes
-every term: exactly (``Fraction``) when ``θ``, ``g`` and ``η`` are exact
-(ints, Fractions, strings such as ``"1/3"``), in float64 when any of them is a
-float or a NumPy array. Nothing here assumes ``g`` is a gradient: the first-order
-term is reported as it is (non-zero when ``g`` is not a loss gradient, or ``h`` not a law).
+(finite: ``h`` is a polynomial). :func:`step_drift` computes every order's term,
+for any update ``Δ`` (``update=``) or for the optimizers' own updates:
+
+* gradient descent / SGD, ``Δ = −η g``: for ``g = ∇L`` of any loss of φ (a full
+  batch or a minibatch) the first-order term ``−η⟨∇h, g⟩`` vanishes
+  (``⟨∇h, ∇φ_i⟩ = 0``), so a quadratic law moves by exactly ``(η²/2)·gᵀ∇²h g``;
+* weight decay, ``Δ = −η(g + λθ)``: the first-order term no longer vanishes, it is
+  ``−ηλ⟨∇h, θ⟩``, which is ``−2ηλ h(θ)`` for a homogeneous quadratic law (Euler);
+* heavy-ball SGD, ``Δ = −η g + β(θ − θ_prev)`` (``torch.optim.SGD`` with
+  ``momentum=β``, dampening 0): on the discrete phase space ``(θ, θ_prev)`` the
+  first-order term is ``β⟨∇h, θ − θ_prev⟩``, the momentum's, and is not zero.
+
+``StepDrift.parts`` splits the first-order term by the update's components
+(``"gradient"``, ``"weight_decay"``, ``"momentum"``), so the part a law kills
+(the gradient's) is seen to be zero. Exact (``Fraction``) when every input is
+exact (ints, Fractions, strings such as ``"1/3"``), float64 when any of them is a
+float or a NumPy array. Nothing here assumes ``g`` is a gradient: every term is
+reported as it is.
 
 Examples
 --------
 >>> import flowlaws as fl
 >>> from flowlaws.verify import step_drift
 >>> m = fl.models.factorization(1, 1, 1)          # φ = u·v, law u² − v²
->>> s = step_drift("U[0,0]^2 - V[0,0]^2", {"U[0,0]": 2, "V[0,0]": 1}, {"U[0,0]": 1, "V[0,0]": 2}, "1/10",
-...                variables=m.variables)         # g = (ℓ'·v, ℓ'·u) with ℓ' = 1
+>>> th, g = {"U[0,0]": 2, "V[0,0]": 1}, {"U[0,0]": 1, "V[0,0]": 2}   # g = (ℓ'·v, ℓ'·u) with ℓ' = 1
+>>> s = step_drift("U[0,0]^2 - V[0,0]^2", th, g, "1/10", variables=m.variables)
 >>> s.first_order, s.second_order, s.exact       # (η²)(g_u² − g_v²) = (1/100)(1 − 4)
 (Fraction(0, 1), Fraction(-3, 100), Fraction(-3, 100))
+>>> w = step_drift("U[0,0]^2 - V[0,0]^2", th, g, "1/10", weight_decay="1/2", variables=m.variables)
+>>> w.parts["weight_decay"]                       # −2ηλ·h(θ) = −2·(1/10)(1/2)·3
+Fraction(-3, 10)
+>>> hb = step_drift("U[0,0]^2 - V[0,0]^2", th, g, "1/10", momentum="9/10", previous={"U[0,0]": 1, "V[0,0]": 1},
+...                 variables=m.variables)
+>>> hb.parts["gradient"], hb.parts["momentum"]   # β⟨∇h, θ − θ_prev⟩ = (9/10)·(2·2·1 − 2·1·0)
+(Fraction(0, 1), Fraction(18, 5))
+>>> hb.exact == sum(hb.terms)
+True
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -47,10 +67,15 @@ class StepDrift:
     exact : Fraction or float
         ``h(θ − η g) − h(θ)``.
     first_order, second_order, higher : Fraction or float
-        ``−η⟨∇h(θ), g⟩``, ``(η²/2)·gᵀ∇²h(θ) g`` and the terms of order 3 and more;
+        ``⟨∇h(θ), Δ⟩``, ``Δᵀ∇²h(θ)Δ / 2`` and the terms of order 3 and more;
         they add up to ``exact``.
     terms : tuple
-        Every order's term ``c_k·(−η)^k``, ``k = 1..deg h``.
+        Every order's term ``D^k h(θ)[Δ, …, Δ] / k!`` (``c_k·(−η)^k`` for ``Δ = −η g``), ``k = 1..deg h``.
+    parts : dict
+        The first-order term split by the update's components, ``⟨∇h(θ), Δ_part⟩`` for
+        ``"gradient"`` (``−η g``), ``"weight_decay"`` (``−ηλθ``) and ``"momentum"``
+        (``β(θ − θ_prev)``) when given; they add up to ``first_order`` (exactly, on exact
+        input). Empty for ``update=``.
     """
 
     exact: Any
@@ -58,6 +83,7 @@ class StepDrift:
     second_order: Any
     higher: Any
     terms: tuple
+    parts: dict = field(default_factory=dict)
 
 
 def _exact_input(x: Any) -> bool:
@@ -108,30 +134,91 @@ def _vector(x: Any, variables: Sequence[str], where: str, exact: bool) -> list[A
     return [_value(v, f"{where}[{i}]", exact) for i, v in enumerate(values)]
 
 
-def step_drift(law: Any, theta: Any, grad: Any, lr: Any, *, variables: Sequence[str] | None = None) -> StepDrift:
-    """The exact change of ``law`` over one step ``θ⁺ = θ − lr·grad``, split by order.
+def _expand(terms: Mapping[Any, Fraction], th: Sequence[Any], d: Sequence[Any], exact: bool) -> list[Any]:
+    """Coefficients ``c_0..c_deg`` of ``h(θ + t·d) = Σ_k c_k t^k``."""
+    zero = Fraction(0) if exact else 0.0
+    degree = max((sum(e for _, e in mono) for mono in terms), default=0)
+    coeffs = [zero] * (degree + 1)
+    for mono, coef in terms.items():
+        poly = [Fraction(coef) if exact else float(coef)]
+        for var, e in mono:
+            a, b = th[var], d[var]
+            factor = [math.comb(e, j) * a ** (e - j) * b**j for j in range(e + 1)]  # (a + t b)^e
+            out = [zero] * (len(poly) + e)
+            for i, x in enumerate(poly):
+                if x:
+                    for j, y in enumerate(factor):
+                        out[i + j] += x * y
+            poly = out
+        for k, x in enumerate(poly):
+            coeffs[k] += x
+    return coeffs
+
+
+def _directional(terms: Mapping[Any, Fraction], th: Sequence[Any], d: Sequence[Any], exact: bool) -> Any:
+    """``⟨∇h(θ), d⟩``."""
+    zero = Fraction(0) if exact else 0.0
+    out = zero
+    for mono, coef in terms.items():
+        c = Fraction(coef) if exact else float(coef)
+        for i, (var, e) in enumerate(mono):
+            if d[var]:
+                rest = c * e * th[var] ** (e - 1) * d[var]
+                for j, (w, f) in enumerate(mono):
+                    if j != i:
+                        rest *= th[w] ** f
+                out += rest
+    return out
+
+
+def step_drift(
+    law: Any,
+    theta: Any,
+    grad: Any = None,
+    lr: Any = None,
+    *,
+    update: Any = None,
+    weight_decay: Any = None,
+    momentum: Any = None,
+    previous: Any = None,
+    variables: Sequence[str] | None = None,
+) -> StepDrift:
+    """The exact change of ``law`` over one step, split by order (and the first order by cause).
+
+    The step is ``θ⁺ = θ + Δ`` with either ``Δ = update`` or
+    ``Δ = −lr·(grad + weight_decay·θ) + momentum·(θ − previous)``.
 
     Parameters
     ----------
     law : Law, str, SymPy expression or POLY
         The law (a :class:`~flowlaws.laws.Law` names its own variables).
-    theta, grad : mapping name -> value, or sequence in the order of ``variables``
-        The parameters before the step and the step's direction (the gradient).
-    lr : int, Fraction, str or float
-        The step size ``η``.
+    theta : mapping name -> value, or sequence in the order of ``variables``
+        The parameters before the step.
+    grad : same as ``theta``, optional
+        The gradient (of the loss on the step's minibatch, for SGD).
+    lr : int, Fraction, str or float, optional
+        The step size ``η`` (with ``grad``).
+    update : same as ``theta``, optional
+        The whole update ``Δ`` instead of ``grad`` and ``lr`` (any optimizer: Adam's
+        step, the parameter change read from a training run, a phase-space update).
+    weight_decay : number, optional
+        ``λ`` of the coupled decay ``−lr·λ·θ`` (``torch.optim.SGD(weight_decay=λ)``).
+    momentum, previous : number and vector, optional
+        Heavy ball: ``β`` and ``θ_prev``, adding ``β(θ − θ_prev)`` to the update.
     variables : sequence of str, optional
         The parameter names (``model.variables``); default: the law's own, for a ``Law``.
 
     Returns
     -------
     StepDrift
-        ``exact`` and its ``first_order``, ``second_order`` and ``higher`` parts:
-        ``Fraction`` when every input is exact, ``float`` otherwise.
+        ``exact`` and its ``first_order``, ``second_order`` and ``higher`` parts and the
+        first order's ``parts``: ``Fraction`` when every input is exact, ``float`` otherwise.
 
     Raises
     ------
     InvalidArgument
-        Unknown or missing names, wrong lengths, non-numbers.
+        Unknown or missing names, wrong lengths, non-numbers; ``update`` together with
+        ``grad``/``lr``, or neither; ``momentum`` without ``previous`` or the reverse.
     DomainError
         NaN or infinite floats.
     """
@@ -142,28 +229,44 @@ def step_drift(law: Any, theta: Any, grad: Any, lr: Any, *, variables: Sequence[
                                   "for a law given as a string or an expression")
     variables = tuple(variables)
     terms, _shown = _law_terms(law, variables)
-    exact = all(_exact_input(x) for x in (theta, grad, lr))
+    if update is not None:
+        given = [k for k, v in (("grad", grad), ("lr", lr), ("weight_decay", weight_decay), ("momentum", momentum),
+                                ("previous", previous)) if v is not None]
+        if given:
+            raise InvalidArgument(f"update= is the whole step: drop {', '.join(given)}= (or drop update= and give "
+                                  "grad= and lr=)")
+    elif grad is None or lr is None:
+        raise InvalidArgument("give grad= and lr= (the step -lr*grad) or update= (the whole step)")
+    if (momentum is None) != (previous is None):
+        raise InvalidArgument("heavy ball needs both momentum=beta and previous=theta_prev (the parameters one step "
+                              "before theta)")
+    inputs = [x for x in (theta, grad, lr, update, weight_decay, momentum, previous) if x is not None]
+    exact = all(_exact_input(x) for x in inputs)
     th = _vector(theta, variables, "theta", exact)
-    g = _vector(grad, variables, "grad", exact)
-    eta = _value(lr, "lr", exact)
     zero = Fraction(0) if exact else 0.0
-    degree = max((sum(e for _, e in mono) for mono in terms), default=0)
-    coeffs = [zero] * (degree + 1)  # h(θ + t·g) = Σ_k c_k t^k
-    for mono, coef in terms.items():
-        poly = [Fraction(coef) if exact else float(coef)]
-        for var, e in mono:
-            a, b = th[var], g[var]
-            factor = [math.comb(e, j) * a ** (e - j) * b**j for j in range(e + 1)]  # (a + t b)^e
-            out = [zero] * (len(poly) + e)
-            for i, x in enumerate(poly):
-                if x:
-                    for j, y in enumerate(factor):
-                        out[i + j] += x * y
-            poly = out
-        for k, x in enumerate(poly):
-            coeffs[k] += x
-    orders = tuple(coeffs[k] * (-eta) ** k for k in range(1, degree + 1))
+    parts: dict[str, Any] = {}
+    if update is not None:
+        delta = _vector(update, variables, "update", exact)
+    else:
+        eta = _value(lr, "lr", exact)
+        g = _vector(grad, variables, "grad", exact)
+        delta = [-eta * x for x in g]
+        parts["gradient"] = _directional(terms, th, delta, exact)
+        if weight_decay is not None:
+            lam = _value(weight_decay, "weight_decay", exact)
+            decay = [-eta * lam * x for x in th]
+            parts["weight_decay"] = _directional(terms, th, decay, exact)
+            delta = [a + b for a, b in zip(delta, decay)]
+        if momentum is not None:
+            beta = _value(momentum, "momentum", exact)
+            prev = _vector(previous, variables, "previous", exact)
+            push = [beta * (a - b) for a, b in zip(th, prev)]
+            parts["momentum"] = _directional(terms, th, push, exact)
+            delta = [a + b for a, b in zip(delta, push)]
+    coeffs = _expand(terms, th, delta, exact)
+    orders = tuple(coeffs[1:])
     first = orders[0] if orders else zero
     second = orders[1] if len(orders) > 1 else zero
     higher = sum(orders[2:], zero)
-    return StepDrift(exact=sum(orders, zero), first_order=first, second_order=second, higher=higher, terms=orders)
+    return StepDrift(exact=sum(orders, zero), first_order=first, second_order=second, higher=higher, terms=orders,
+                     parts=parts)
