@@ -29,6 +29,7 @@ from .engine.frobenius import frobenius_stage
 from .engine.problem import DEFAULT_MAX_DEGREE, DEFAULT_MAX_DIM, pose
 from .engine.search import law_search
 from .engine.time_charges import time_charges_stage
+from .engine.triangular import triangular_stage
 from .engine.structural import gradient_structural_laws, phase_structural_laws
 from .errors import InvalidArgument
 from ._result import Result, law_from_poly, log_law_from_dict
@@ -43,10 +44,12 @@ def analyze(
     flow: str = "gradient",
     tau: Any = None,
     metric: Any = None,
+    weight_decay: Any = None,
     max_degree: int | None = None,
     max_dim: int = DEFAULT_MAX_DIM,
     max_monomials: int = 60_000,
     seed: int = 0,
+    rank_proof: str = "auto",
     progress: Callable[[str, int, int], None] | None = None,
     on_interrupt: str = "raise",
 ) -> Result:
@@ -69,6 +72,10 @@ def analyze(
         ``"1/(1 + x0^2)"`` or SymPy expressions in the parameters is a user metric
         (see ``docs/flows.md``, "Your own metric"). Default: the model's own
         (``models.nmf`` carries ``"nmf"``), else euclidean.
+    weight_decay : int, Fraction or str, optional
+        Exact ``λ ≥ 0`` of ``θ' = −∇L − λθ`` (gradient flow, phase space ``(s = e^{λt}, θ)``)
+        or ``θ'' + τθ' = −∇L − λθ`` (momentum); floats are refused, ``0`` is the plain flow
+        (see ``docs/flows.md``, "Weight decay").
     max_degree : int, optional
         Largest degree of the law search (default 4); the search stops earlier
         as soon as the laws found meet the proved upper bound.
@@ -78,6 +85,11 @@ def analyze(
         Budget of unknown coefficients per degree of the law search.
     seed : int
         Seeds the point, the prime's generator combinations and the sampling.
+    rank_proof : {"auto", "dense", "triangular"}
+        How the rank is proved: ``"dense"`` brackets words and takes a dense rank mod p;
+        ``"triangular"`` (layered ReLU / leaky-ReLU MLPs under gradient flow) lists one path
+        per pivot so that the checker's work is linear in ``D`` (``engine/triangular.py``);
+        ``"auto"`` takes the triangular route for such models from 2,000 parameters on.
     progress : callable, optional
         ``progress(stage, done, total)``.
     on_interrupt : {"raise", "partial"}
@@ -110,19 +122,28 @@ def analyze(
     """
     if on_interrupt not in ("raise", "partial"):
         raise InvalidArgument(f"on_interrupt={on_interrupt!r}: expected 'raise' or 'partial'")
+    if weight_decay is not None:
+        from ._weight_decay import analyze_weight_decay
+
+        return analyze_weight_decay(analyze, model, weight_decay, flow=flow, tau=tau, metric=metric, max_degree=max_degree,
+                                    max_dim=max_dim, max_monomials=max_monomials, seed=seed, progress=progress,
+                                    on_interrupt=on_interrupt)
     problem = pose(model, flow=flow, tau=tau, metric=metric, max_degree=max_degree, max_dim=max_dim,
-                   max_monomials=max_monomials, seed=seed)
+                   max_monomials=max_monomials, seed=seed, rank_proof=rank_proof)
     if (constant := constant_phi_bounds(problem)) is not None:
         return _result(problem, constant, False)
     t = time.perf_counter()
-    family = generator_family(problem.model, problem.flow, prime=problem.prime, seed=problem.seed)
-    network, phase = uses_network_route(problem.model, problem.flow), problem.flow.phase
-    search = None if (network and phase) else law_search(
+    triangular = problem.rank_proof == "triangular"  # the network's graph is never built
+    family = None if triangular else generator_family(problem.model, problem.flow, prime=problem.prime, seed=problem.seed)
+    network, phase = not triangular and uses_network_route(problem.model, problem.flow), problem.flow.phase
+    search = None if (network and phase) or triangular else law_search(
         problem.model, family, problem.flow, prime=problem.prime, max_monomials=problem.max_monomials,
         seed=problem.seed + 1)
     bounds = Bounds(search=search, seconds={"setup": time.perf_counter() - t, "laws": 0.0, "rank": 0.0})
     stages = []
-    if network:
+    if triangular:
+        stages.append(triangular_stage)
+    elif network:
         stages.append(phase_structural_laws if phase else gradient_structural_laws)
     stages.append(time_charges_stage)
     stages.append(lambda pb, fam, b, pr: search_by_degree(pb, fam, b, pr, fixed_rank=network and phase))

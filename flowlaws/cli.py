@@ -226,6 +226,8 @@ def _analyze(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {}
     if args.max_dim is not None:
         options["max_dim"] = args.max_dim
+    if args.weight_decay is not None:
+        options["weight_decay"] = args.weight_decay
     progress = _progress(not args.json and not args.quiet, f"flowlaws analyze {args.spec}")
     try:
         res = analyze(model, flow=args.flow, tau=args.tau, metric=_metric(args.metric), max_degree=args.max_degree,
@@ -429,6 +431,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_example_shape(p)
     p.add_argument("--flow", default="gradient", help="gradient (default), momentum or nesterov")
     p.add_argument("--tau", default=None, help="exact damping of --flow momentum, e.g. 1 or 1/2 (default 1)")
+    p.add_argument("--weight-decay", default=None, metavar="LAMBDA",
+                   help="exact weight decay λ of --flow gradient (θ' = −∇L − λθ), e.g. 1/10; laws gain a factor exp(dλt)")
     p.add_argument("--metric", default=None, help="euclidean, nmf, or a JSON file with a D×D matrix of polynomials/rationals "
                    "(rows of ints or strings such as \"1/(1 + x0^2)\", or {\"i,j\": entry}); default: the model's own")
     p.add_argument("--max-degree", type=int, default=None,

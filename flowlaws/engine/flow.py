@@ -40,6 +40,7 @@ class Flow:
     name: str
     tau: Fraction | None = None
     metric: str | MatrixMetric = "euclidean"
+    weight_decay: Fraction = Fraction(0)
 
     @property
     def phase(self) -> bool:
@@ -63,10 +64,14 @@ class Flow:
             out["tau"] = str(self.tau)
         if self.metric != "euclidean":
             out["metric"] = self.metric if isinstance(self.metric, str) else self.metric.to_json()
+        if self.weight_decay:
+            out["weight_decay"] = str(self.weight_decay)
         return out
 
     def __str__(self) -> str:
         text = self.name if self.name != "momentum" else f"momentum (tau={self.tau})"
+        if self.weight_decay:
+            text += f" + weight decay {self.weight_decay}"
         return text + ("" if self.metric == "euclidean" else f", {self.metric} metric")
 
 

@@ -258,6 +258,10 @@ def check_certificate(
 
     if object_too_deep(cert, MAX_JSON_DEPTH):  # before anything walks it recursively
         raise _fail(f"the certificate nests lists/objects more than {MAX_JSON_DEPTH} deep; a certificate is never that deep")
+    if isinstance(cert, Mapping) and "weight_decay" in cert:  # a gradient-flow certificate, then the step
+        from ._weight_decay import check_weight_decay
+
+        return check_weight_decay(cert, check_certificate, progress=progress)
     c = _parse(cert)
     log_laws = parse_log_laws(cert["log_laws"], c.dim) if "log_laws" in cert else []
     if len(c.laws) + len(log_laws) > c.dim:

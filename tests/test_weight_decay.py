@@ -1,0 +1,153 @@
+"""Gradient flow with weight decay θ' = −∇L − λθ: laws H(sθ) with s = e^{λt}, certified and checked.
+
+Cross-checks: the count against a brute-force Lie rank of explicit SymPy fields
+on (s, θ); each law against the two fields symbolically; an ODE where the
+decayed law stays constant while the undecayed quantity does not.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy
+
+import flowlaws as fl
+from flowlaws.errors import CertificateError, DomainError, InvalidArgument
+
+
+def _phase_rank(model, lam: Fraction, depth: int = 4, seed: int = 0) -> int:
+    """Brute force: rank at a random rational point of the Lie algebra of χ_0 = λ(s, −θ), (0, ∇φ_i), over Q."""
+    xs = sympy.symbols(f"z0:{model.dim + 1}")
+    s, th = xs[0], xs[1:]
+    chi0 = sympy.Matrix([lam * s, *[-lam * t for t in th]])
+    phis = [e.subs({sympy.Symbol(v): t for v, t in zip(model.variables, th)}, simultaneous=True) for e in model.phi]
+    gens = [sympy.Matrix([0, *[sympy.diff(f, t) for t in th]]) for f in phis]
+    X = sympy.Matrix(xs)
+
+    def br(a, b):
+        return sympy.expand(b.jacobian(X) * a - a.jacobian(X) * b)
+
+    rng = random.Random(seed)
+    pt = {x: sympy.Rational(rng.randint(-9, 9) or 1, rng.randint(1, 5)) for x in xs}
+    layer, fields = [chi0, *gens], [chi0, *gens]
+    for _ in range(depth):
+        layer = [br(a, b) for a in [chi0, *gens] for b in layer]
+        fields += layer
+    return sympy.Matrix.hstack(*[f.subs(pt) for f in fields]).rank()
+
+
+@pytest.mark.parametrize("n,r,m", [(1, 1, 1), (2, 1, 1), (1, 2, 1), (2, 2, 1)])
+def test_factorization_count_matches_brute_force_and_gradient_flow(n, r, m):
+    model = fl.models.factorization(n, r, m)
+    lam = Fraction(1, 10)
+    res = fl.analyze(model, weight_decay=lam)
+    plain = fl.analyze(model)
+    assert res.complete and res.count == plain.count
+    assert res.dim == model.dim + 1 and res.rank == plain.rank + 1
+    assert res.count == model.dim + 1 - _phase_rank(model, lam)
+    for law in res.laws:
+        assert law.time_rate == 2 * lam  # a quadratic law: e^{2λt} H(θ)
+    report = fl.verify.check_certificate(res.certificate)
+    assert report["steps"][-1]["step"] == "weight_decay" and report["proved"]["exact"]
+    assert report["dim"] == res.dim and report["rank"] == res.rank
+
+
+def test_laws_annihilated_by_the_phase_fields_symbolically():
+    model = fl.models.mlp([2, 2, 1], activation="relu")
+    lam = Fraction(3, 7)
+    res = fl.analyze(model, weight_decay=lam)
+    assert res.complete and res.count == 2 == model.dim + 1 - _phase_rank(model, lam, depth=2)
+    th = [sympy.Symbol(v) for v in model.variables]
+    t = sympy.Symbol("t")
+    for law in res.laws:
+        h = law.to_sympy()  # exp(2λt)·H(θ); with s = e^{λt}: d/dt = λ s ∂_s
+        H = sympy.simplify(h * sympy.exp(-law.time_rate * t))
+        assert law.time_rate == 2 * lam and not H.has(t)
+        drift = sympy.diff(h, t) - lam * sum(x * sympy.diff(h, x) for x in th)   # χ_0 h
+        assert sympy.simplify(drift) == 0
+        for phi in model.phi:
+            assert sympy.expand(sum(sympy.diff(H, x) * sympy.diff(phi, x) for x in th)) == 0
+
+
+def test_relu_mlp_weight_decay_certificate_and_tampering():
+    res = fl.analyze(fl.models.parse("relu+bias:2x3x2"), weight_decay="1/10")
+    assert res.complete and res.count == 3 and all(law.time_rate == Fraction(1, 5) for law in res.laws)
+    assert "exp(1/5*t)" in str(res.laws[0])
+    fl.verify.check_certificate(res.certificate)
+    for mutate in (
+        lambda c: c["weight_decay"].__setitem__("lambda", "1/5"),             # a tampered λ: the rates disagree
+        lambda c: c["weight_decay"].__setitem__("lambda", "0"),
+        lambda c: c["weight_decay"].__setitem__("lambda", "-1/10"),
+        lambda c: c["weight_decay"].__setitem__("lambda", 0.1),
+        lambda c: c["weight_decay"]["laws"][0].__setitem__("rate", "1/10"),
+        lambda c: c["weight_decay"]["laws"][0]["polynomial"][0].__setitem__(0, "2"),
+        lambda c: c["weight_decay"].__setitem__("rank", c["weight_decay"]["rank"] + 1),
+        lambda c: c["weight_decay"].__setitem__("homogeneous", False),
+        lambda c: c["weight_decay"]["laws"].pop(),
+        lambda c: c["weight_decay"].__setitem__("extra", 1),
+    ):
+        cert = copy.deepcopy(res.certificate)
+        mutate(cert)
+        with pytest.raises(CertificateError):
+            fl.verify.check_certificate(cert)
+
+
+def test_non_homogeneous_phi_gives_bounds_only():
+    # linear layers with biases: a coordinate of φ mixes degrees 1 and 2
+    model = fl.models.parse("linear+bias:1x1x1")
+    res = fl.analyze(model, weight_decay=1)
+    assert not res.complete and res.laws == [] and res.bounds == (0, fl.analyze(model).count)
+    assert any("not homogeneous" in n for n in res.notes)
+    fl.verify.check_certificate(res.certificate)
+
+
+def test_zero_is_plain_flow_and_bad_values_refused():
+    model = fl.models.factorization(1, 1, 1)
+    assert fl.analyze(model, weight_decay=0).certificate.keys() == fl.analyze(model).certificate.keys()
+    assert "weight_decay" not in fl.analyze(model, weight_decay="0").certificate
+    for bad, err in ((0.1, DomainError), (float("nan"), DomainError), (-1, InvalidArgument), ("-1/2", InvalidArgument),
+                     (True, InvalidArgument), ("abc", DomainError)):
+        with pytest.raises(err, match="weight_decay"):
+            fl.analyze(model, weight_decay=bad)
+    with pytest.raises(InvalidArgument, match="nesterov"):
+        fl.analyze(model, flow="nesterov", weight_decay=1)
+    with pytest.raises(InvalidArgument, match="euclidean"):
+        fl.analyze(fl.models.nmf(1, 1, 1), weight_decay=1)
+
+
+def test_ode_decayed_law_constant_undecayed_quantity_not():
+    from flowlaws.dynamics import gradient_flow
+
+    lam = 0.3
+    rng = np.random.default_rng(0)
+    model = fl.models.factorization(3, 2, 2)
+    syms = [sympy.Symbol(v) for v in model.variables]
+    loss = sum((phi - float(y)) ** 2 for phi, y in zip(model.phi, rng.normal(size=len(model.phi)))) / 2
+    grad_L = sympy.lambdify(syms, [sympy.diff(loss, x) for x in syms])
+
+    def grad(th):
+        return np.array(grad_L(*th)) + lam * th   # ∇L + λθ
+
+    traj = gradient_flow(grad, rng.normal(size=model.dim), t_end=3.0, n_eval=31)
+    res = fl.analyze(model, weight_decay="3/10")
+    names = model.variables
+    law = res.laws[0]
+    H = sympy.lambdify([sympy.Symbol(v) for v in names], sympy.simplify(law.to_sympy() * sympy.exp(-law.time_rate * sympy.Symbol("t"))))
+    undecayed = np.array([H(*p) for p in traj.params])
+    decayed = np.exp(float(law.time_rate) * traj.times) * undecayed
+    assert np.max(np.abs(decayed - decayed[0])) < 1e-8
+    assert np.max(np.abs(undecayed - undecayed[0])) > 1e-2
+
+
+def test_cli_weight_decay(tmp_path, capsys):
+    from flowlaws.cli import main
+
+    out = tmp_path / "wd.json"
+    assert main(["analyze", "linear:2x2x2", "--weight-decay", "1/10", "--certificate", str(out)]) == 0
+    assert main(["check", str(out)]) == 0
+    assert main(["analyze", "linear:2x2x2", "--weight-decay", "-1"]) == 2
+    assert "weight_decay" in capsys.readouterr().err
