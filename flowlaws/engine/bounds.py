@@ -45,6 +45,11 @@ class Bounds:
     explicit : bool
         True when the rank words are those of the explicit fields of a network (the
         certificate then lists φ's coordinates and ``"coordinates"`` generators).
+    rank_proof : object or None
+        The triangular witness of the rank (:class:`~flowlaws.engine.triangular.Witness`) when the
+        structured route proved it; None for the dense route (the rank's words).
+    law_pivots : list of int or None
+        With ``rank_proof``: one pivot parameter per law, making the laws' Jacobian triangular.
     notes : tuple of str
         What the result should say about how it was obtained.
     seconds : dict
@@ -58,6 +63,8 @@ class Bounds:
     frobenius: dict | None = None
     explicit: bool = False
     log_laws: tuple[dict, ...] = ()
+    rank_proof: Any = None
+    law_pivots: Any = None
     notes: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -70,6 +77,12 @@ class Bounds:
 
     def with_rank(self, rank: LieRank | None) -> "Bounds":
         return replace(self, rank=rank)
+
+    def with_rank_proof(self, witness: Any) -> "Bounds":
+        return replace(self, rank_proof=witness)
+
+    def with_law_pivots(self, pivots: Any) -> "Bounds":
+        return replace(self, law_pivots=pivots)
 
     def with_search(self, search: Any) -> "Bounds":
         return replace(self, search=search)

@@ -72,6 +72,11 @@ def certificate(problem: Problem, bounds: Bounds, *, interrupted: bool = False) 
             "interrupted": interrupted,
         },
     }
+    if bounds.rank_proof is not None:  # the structured route (engine/triangular.py)
+        cert["rank_proof"] = "triangular"
+        cert["generators"] = {"kind": "paths"}
+        cert["triangular"] = bounds.rank_proof.to_json()
+        cert["independence"]["pivots"] = [int(v) for v in (bounds.law_pivots or [])]
     if bounds.log_laws:
         cert["log_laws"] = [log_law_json(h) for h in bounds.log_laws]
     if bounds.frobenius is not None:

@@ -29,7 +29,11 @@ from ..models._model import Model
 from .fields import dense_fields, explicit_fields, fields_homogeneous
 from .flow import Flow, phase_drift
 
-__all__ = ["uses_network_route", "generator_family", "generators_json", "model_json"]
+__all__ = ["uses_network_route", "triangular_route", "generator_family", "generators_json", "model_json",
+           "TRIANGULAR_MIN_DIM"]
+
+#: ``rank_proof="auto"`` takes the triangular route (``engine/triangular.py``) from this many parameters on.
+TRIANGULAR_MIN_DIM = 2_000
 
 
 def uses_network_route(model: Model, flow: Flow) -> bool:
@@ -42,6 +46,23 @@ def uses_network_route(model: Model, flow: Flow) -> bool:
     search of momentum flows on small networks).
     """
     return model.kind == "network" and model.network is not None and flow.metric == "euclidean"
+
+
+def triangular_route(model: Model, flow: Flow) -> bool:
+    """True for a layered network (``models.mlp``) whose hidden activations are all ReLU or leaky
+    ReLU, under plain gradient flow: its rank has a triangular proof (``engine/triangular.py``).
+
+    Reads the layers only (the network's graph is not built).
+
+    >>> import flowlaws as fl
+    >>> triangular_route(fl.models.mlp([2, 3, 1], "relu"), Flow("gradient"))
+    True
+    >>> triangular_route(fl.models.mlp([2, 3, 1], "linear"), Flow("gradient"))
+    False
+    """
+    return (model.kind == "network" and model.layers is not None and flow.name == "gradient"
+            and flow.metric == "euclidean" and not getattr(flow, "weight_decay", 0)
+            and all(a in ("relu", "leaky_relu") for a in model.activations))
 
 
 def generator_family(model: Model, flow: Flow | None = None, *, prime: int, seed: int, explicit: bool = False):

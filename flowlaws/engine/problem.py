@@ -20,6 +20,7 @@ import numpy as np
 from ..algebra._modular import DEFAULT_PRIME
 from ..errors import BudgetExceeded, InvalidArgument
 from ..models._model import Model
+from .family import TRIANGULAR_MIN_DIM, triangular_route
 from .flow import Flow, check_flow
 from .metric import MatrixMetric
 
@@ -80,6 +81,9 @@ class Problem:
         Seeded points mod ``prime``: the rank's and the laws' independence check's.
     max_degree, max_monomials, seed : int
         The law search's budgets and seed.
+    rank_proof : {"dense", "triangular"}
+        How the rank is proved: words of brackets and a dense rank, or the triangular witness of a
+        layered ReLU network (``engine/triangular.py``).
     """
 
     model: Model
@@ -92,6 +96,7 @@ class Problem:
     max_degree: int
     max_monomials: int
     seed: int
+    rank_proof: str = "dense"
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
@@ -104,7 +109,7 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
 
 def pose(model: Model, *, flow: Any = "gradient", tau: Any = None, metric: Any = None,
          max_degree: int | None = None, max_dim: int = DEFAULT_MAX_DIM, max_monomials: int = 60_000,
-         seed: int = 0) -> Problem:
+         seed: int = 0, rank_proof: str = "auto") -> Problem:
     """Validate ``analyze``'s arguments and draw its points (see :func:`flowlaws.analyze`)."""
     if not isinstance(model, Model):
         raise InvalidArgument(
@@ -126,7 +131,8 @@ def pose(model: Model, *, flow: Any = "gradient", tau: Any = None, metric: Any =
             f"max_dim={model.dim} (CLI: --max-dim {model.dim}) to try"
         )
     D = flow.dim(model.dim)
-    too_big = memory_problem(D)  # before any allocation: the OS would kill the process instead
+    proof = _rank_proof(rank_proof, model, flow)
+    too_big = None if proof == "triangular" else memory_problem(D)  # before any allocation: the OS would kill the process instead
     if too_big:
         raise BudgetExceeded(too_big)
     prime = DEFAULT_PRIME
@@ -137,4 +143,19 @@ def pose(model: Model, *, flow: Any = "gradient", tau: Any = None, metric: Any =
         while not flow.metric.denominator_at(point[1 : model.dim + 1] if flow.phase else point, prime):
             point = rng.integers(1, prime, size=D, dtype=np.int64)
     return Problem(model=model, flow=flow, dim=D, variables=flow.variables(model.variables), prime=prime,
-                   point=point, law_point=law_point, max_degree=max_degree, max_monomials=max_monomials, seed=seed)
+                   point=point, law_point=law_point, max_degree=max_degree, max_monomials=max_monomials, seed=seed,
+                   rank_proof=proof)
+
+
+def _rank_proof(option: Any, model: Model, flow: Flow) -> str:
+    """``"dense"`` or ``"triangular"`` for the ``rank_proof`` option (``"auto"``: triangular when
+    the model allows it and has at least ``TRIANGULAR_MIN_DIM`` parameters)."""
+    if option not in ("auto", "dense", "triangular"):
+        raise InvalidArgument(f"rank_proof={option!r}: expected 'auto', 'dense' or 'triangular'")
+    allowed = triangular_route(model, flow)
+    if option == "triangular" and not allowed:
+        raise InvalidArgument("rank_proof='triangular' needs a layered network (models.mlp) with ReLU or leaky ReLU "
+                              "hidden layers under plain gradient flow; use 'auto' or 'dense'")
+    if option == "auto":
+        return "triangular" if allowed and model.dim >= TRIANGULAR_MIN_DIM else "dense"
+    return option

@@ -133,7 +133,8 @@ def test_module_level_imports_are_light():
             assert ok, f"{_label(path)} imports {mod} at module level; import it inside the function that needs it"
 
 
-NUMPY_KERNELS = {"checker/_network_eval.py", "checker/_graph_eval.py", "checker/_rank_np.py"}  # optional accelerations with a pure-Python fallback
+NUMPY_KERNELS = {"checker/_network_eval.py", "checker/_graph_eval.py", "checker/_rank_np.py",  # optional accelerations with a pure-Python fallback
+                 "checker/_triangular.py"}  # the triangular rank proof: NumPy only (refused with a message without it)
 SYMPY_PARSERS = {"_conserved.py", "_conserved_laws.py"}  # is_conserved reads laws and metrics given as SymPy or strings
 
 

@@ -45,7 +45,8 @@ from ._network_eval import NetworkWords, fast_route_problem, jet_work
 from ._parsed import _parse, _Parsed
 from ._polys import Poly, WorkLimitExceeded, inner, int_str
 from ._rank_np import MAX_PRIME, numpy_problem, rank_mod_p_np, rank_of_sparse_rows
-from ._schema import _U64, LIMITS, SCHEMA, _fail, _leaves
+from ._schema import _U64, LIMITS, SCHEMA, _describe, _fail, _leaves
+from ._triangular import check_triangular
 from ._frobenius import check_frobenius, parse_frobenius
 from ._log_laws import gradient_row, law_residue, parse_log_laws
 from ._jsonlimits import MAX_JSON_DEPTH, object_too_deep
@@ -262,6 +263,12 @@ def check_certificate(
         from ._weight_decay import check_weight_decay
 
         return check_weight_decay(cert, check_certificate, progress=progress)
+    if isinstance(cert, Mapping) and "rank_proof" in cert:  # "dense" (the words below) or "triangular"
+        if cert["rank_proof"] == "triangular":
+            return check_triangular(cert, progress=progress)
+        if cert["rank_proof"] != "dense":
+            raise _fail(f"rank_proof: {_describe(cert['rank_proof'])} is not 'dense' or 'triangular'")
+        cert = {k: v for k, v in cert.items() if k != "rank_proof"}
     c = _parse(cert)
     log_laws = parse_log_laws(cert["log_laws"], c.dim) if "log_laws" in cert else []
     if len(c.laws) + len(log_laws) > c.dim:

@@ -1,0 +1,238 @@
+"""The structured route of ``analyze`` for layered ReLU / leaky-ReLU networks: rescaling laws and a
+triangular rank proof, in time and memory linear in the number of parameters.
+
+For a fully connected network whose hidden activations are all positively
+homogeneous, every coordinate of the path-lifting φ is one path's product of
+weights ``φ_P = Π_{e∈P} θ_e``, and ``∇φ_P`` has one nonzero per layer. A rank
+``≥ r`` at one point proves ``#laws ≤ D − r`` (the rank at a point never exceeds
+the generic rank, and mod p never exceeds the rank over Q), so no dense matrix
+is needed: the witness lists ``D − H`` paths (``H`` hidden neurons), one pivot
+edge each, whose gradients form a triangular submatrix with nonzero diagonal.
+
+The witness. Every edge is a pivot except, for each hidden neuron, its edge to
+neuron 0 of the next layer (its *designated* outgoing edge). The path of a pivot
+edge ``a → b`` of layer ``l`` runs backward from ``a`` through neuron 0 of every
+earlier layer and forward from ``b`` along designated edges (``b → 0 → … → 0``);
+a bias edge's path starts at its bias node. Listed layer by layer from the
+input side, the other edges of a path are either in earlier layers or
+designated (never pivots), so the pivot submatrix is lower triangular, its
+diagonal the products of the other weights on each path: nonzero mod p at a
+point with nonzero entries.
+
+The laws are ``‖in(v)‖² − ‖out(v)‖²`` for every hidden neuron ``v`` (bias edges
+count as incoming), verified exactly by the path condition of
+:func:`diagonal_law_conserved`, and independent by a triangular argument too
+(pivot: ``v``'s edge from neuron 0 of the previous layer, laws listed from the
+output side). Together: exactly ``H`` laws.
+
+Examples
+--------
+>>> w = witness((2, 3, 1), False)
+>>> w.rank, w.paths.shape, w.pivots.tolist()
+(6, (6, 3), [0, 1, 2, 3, 4, 5])
+>>> w.paths[0].tolist()                 # pivot W1[0,0]: input 0 -> hidden 0 -> output 0
+[0, 0, 0]
+>>> laws = rescaling_laws((2, 3, 1), False)
+>>> len(laws), sorted(laws[0].items())   # hidden neuron 0: W1[0,0]^2 + W1[0,1]^2 - W2[0,0]^2
+(3, [(((0, 2),), 1), (((1, 2),), 1), (((6, 2),), -1)])
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..algebra._lie import LieRank
+from .bounds import Bounds
+
+__all__ = ["Witness", "witness", "rescaling_laws", "diagonal_law_conserved", "triangular_stage", "offsets"]
+
+Progress = Callable[[str, int, int], None] | None
+
+
+def offsets(layers: Sequence[int], bias: bool) -> tuple[list[int], list[int]]:
+    """Start of ``W_l`` and of ``b_l`` (``-1`` without bias) for ``l = 1..L``, indexed ``l - 1``.
+
+    >>> offsets((2, 3, 1), True)
+    ([0, 9], [6, 12])
+    """
+    w_off, b_off, pos = [], [], 0
+    for l in range(1, len(layers)):
+        w_off.append(pos)
+        pos += layers[l] * layers[l - 1]
+        b_off.append(pos if bias else -1)
+        pos += layers[l] if bias else 0
+    return w_off, b_off
+
+
+@dataclass(frozen=True)
+class Witness:
+    """The triangular rank witness: one path per row (a node index per layer, ``-1`` before its
+    start, the width of the layer for a bias node) and its pivot parameter, rows in order."""
+
+    layers: tuple[int, ...]
+    bias: bool
+    paths: np.ndarray  # (rank, L + 1) int32
+    pivots: np.ndarray  # (rank,) int64
+
+    @property
+    def rank(self) -> int:
+        return int(self.pivots.shape[0])
+
+    def edges(self) -> np.ndarray:
+        """Parameter index of every path's edge per layer (``-1`` before the path starts)."""
+        return path_edges(self.layers, self.bias, self.paths)
+
+    def to_json(self) -> dict:
+        """The certificate's ``triangular`` object (``docs/certificate-format.md``)."""
+        return {"paths": self.paths.ravel().tolist(), "pivots": self.pivots.tolist()}
+
+
+def path_edges(layers: Sequence[int], bias: bool, paths: np.ndarray) -> np.ndarray:
+    """``(rows, L)`` parameter indices of the paths' edges, ``-1`` where a path has not started."""
+    w_off, b_off = offsets(layers, bias)
+    out = np.full((paths.shape[0], len(layers) - 1), -1, dtype=np.int64)
+    for l in range(1, len(layers)):
+        src, dst = paths[:, l - 1].astype(np.int64), paths[:, l].astype(np.int64)
+        weight = (src >= 0) & (src < layers[l - 1])
+        out[weight, l - 1] = w_off[l - 1] + dst[weight] * layers[l - 1] + src[weight]
+        if bias:
+            b = src == layers[l - 1]
+            out[b, l - 1] = b_off[l - 1] + dst[b]
+    return out
+
+
+def witness(layers: Sequence[int], bias: bool) -> Witness:
+    """The triangular witness of rank ``D − H`` of a layered homogeneous network (module docstring)."""
+    layers = tuple(int(n) for n in layers)
+    L = len(layers) - 1
+    w_off, b_off = offsets(layers, bias)
+    paths, pivots = [], []
+    for l in range(1, L + 1):
+        n_out, n_in = layers[l], layers[l - 1]
+        i, j = np.divmod(np.arange(n_out * n_in, dtype=np.int64), n_in)
+        keep = (i != 0) if l >= 2 else np.ones(i.shape, dtype=bool)  # W_l[0, j]: designated edges of layer l-1
+        i, j = i[keep], j[keep]
+        P = np.zeros((i.size, L + 1), dtype=np.int32)
+        P[:, l - 1], P[:, l] = j, i
+        paths.append(P)
+        pivots.append(w_off[l - 1] + i * n_in + j)
+        if bias:
+            P = np.zeros((n_out, L + 1), dtype=np.int32)
+            P[:, : l - 1] = -1
+            P[:, l - 1], P[:, l] = n_in, np.arange(n_out)
+            paths.append(P)
+            pivots.append(b_off[l - 1] + np.arange(n_out, dtype=np.int64))
+    return Witness(layers, bias, np.concatenate(paths), np.concatenate(pivots))
+
+
+def diagonal(w: Witness, point: np.ndarray, prime: int) -> np.ndarray:
+    """The pivot entries ``∂φ_P/∂θ_pivot`` mod ``prime`` (product of the path's other weights)."""
+    E = w.edges()
+    vals = np.where(E >= 0, point[np.maximum(E, 0)] % prime, 1).astype(np.int64)
+    vals[E == w.pivots[:, None]] = 1
+    out = np.ones(E.shape[0], dtype=np.int64)
+    for col in vals.T:
+        out = out * col % prime
+    return out
+
+
+def rescaling_laws(layers: Sequence[int], bias: bool) -> list[dict]:
+    """``Σ_in θ² − Σ_out θ²`` per hidden neuron as sparse polynomials, from the output side.
+
+    The order makes the independence pivots (:func:`independence_pivots`) triangular.
+    """
+    w_off, b_off = offsets(layers, bias)
+    laws = []
+    for l in range(len(layers) - 2, 0, -1):
+        n_in, n_h, n_out = layers[l - 1], layers[l], layers[l + 1]
+        for v in range(n_h):
+            h = {((e, 2),): 1 for e in range(w_off[l - 1] + v * n_in, w_off[l - 1] + (v + 1) * n_in)}
+            if bias:
+                h[((b_off[l - 1] + v, 2),)] = 1
+            for e in range(w_off[l] + v, w_off[l] + n_out * n_h, n_h):
+                h[((e, 2),)] = -1
+            laws.append(h)
+    return laws
+
+
+def independence_pivots(layers: Sequence[int], bias: bool) -> list[int]:
+    """Pivot of every rescaling law in :func:`rescaling_laws`' order: ``W_l[v, 0]``."""
+    w_off, _ = offsets(layers, bias)
+    return [w_off[l - 1] + v * layers[l - 1] for l in range(len(layers) - 2, 0, -1) for v in range(layers[l])]
+
+
+def diagonal_law_conserved(layers: Sequence[int], bias: bool, law: dict) -> bool:
+    """Whether ``h = Σ c_e θ_e²`` is conserved on the layered network with homogeneous activations.
+
+    ``⟨∇h, ∇φ_P⟩ = 2 φ_P Σ_{e∈P} c_e``, so ``h`` is conserved when the coefficients sum to 0 along
+    every path from a source (input or bias node) to an output: exactly when node potentials
+    ``π`` exist with ``π = 0`` at sources and outputs and ``c_(u→v) = π(v) − π(u)`` on every edge
+    (every node of a full layered network lies on a path between them). Laws with another shape
+    return False (not decided here).
+
+    >>> diagonal_law_conserved((2, 2, 1), False, {((0, 2),): 1, ((1, 2),): 1, ((4, 2),): -1})
+    True
+    >>> diagonal_law_conserved((2, 2, 1), False, {((0, 2),): 1, ((4, 2),): -1})
+    False
+    """
+    w_off, b_off = offsets(layers, bias)
+    coef: dict[int, int] = {}
+    for mono, c in law.items():
+        if len(mono) != 1 or mono[0][1] != 2:
+            return False
+        coef[mono[0][0]] = coef.get(mono[0][0], 0) + int(c)
+    pi_prev: dict[int, int] = {}  # nonzero potentials of the previous layer
+    for l in range(1, len(layers)):
+        n_in, n_out = layers[l - 1], layers[l]
+        lo, hi = w_off[l - 1], w_off[l - 1] + n_in * n_out
+        special: dict[int, dict[int, int]] = {}  # dst -> {src: pi(src) + c}
+        for e, c in coef.items():
+            if lo <= e < hi:
+                dst, src = divmod(e - lo, n_in)
+                special.setdefault(dst, {})[src] = pi_prev.get(src, 0) + c
+            elif bias and b_off[l - 1] <= e < b_off[l - 1] + n_out:
+                special.setdefault(e - b_off[l - 1], {})[n_in] = c
+        for src, value in pi_prev.items():
+            for dst in range(n_out):
+                special.setdefault(dst, {}).setdefault(src, value + coef.get(lo + dst * n_in + src, 0))
+        indegree = n_in + (1 if bias else 0)
+        pi: dict[int, int] = {}
+        for dst, incoming in special.items():
+            values = set(incoming.values())
+            if len(incoming) < indegree:
+                values.add(0)  # the other incoming edges: potential 0, coefficient 0
+            if len(values) != 1:
+                return False
+            if (value := values.pop()) != 0:
+                pi[dst] = value
+        pi_prev = pi
+    return not pi_prev  # potentials vanish at the outputs
+
+
+def triangular_stage(problem, family, bounds: Bounds, progress: Progress) -> Iterator[Bounds]:
+    """The structured route's laws and rank (module docstring); certified when they meet."""
+    model = problem.model
+    layers, bias = tuple(model.layers), bool(model.bias)
+    t = time.perf_counter()
+    if progress is not None:
+        progress("triangular witness", 0, problem.dim)
+    w = witness(layers, bias)
+    diag = diagonal(w, problem.point, problem.prime)
+    if not diag.all():  # the point has no zero entry mod a prime, so this cannot happen
+        raise AssertionError("a pivot entry of the triangular witness vanishes at the rank point")
+    bounds = bounds.with_rank(LieRank(rank=w.rank, words=[], saturated=True)).with_rank_proof(w)
+    bounds = bounds.timed("rank", time.perf_counter() - t)
+    yield bounds
+    if problem.max_degree < 2:
+        return
+    t = time.perf_counter()
+    laws = [h for h in rescaling_laws(layers, bias) if diagonal_law_conserved(layers, bias, h)]
+    pivots = independence_pivots(layers, bias)
+    if len(laws) != len(pivots) or not all(problem.law_point[pivots] % problem.prime):
+        raise AssertionError("a rescaling law failed its exact check; please report this")
+    bounds = bounds.with_laws(laws, basis=None).with_law_pivots(pivots).with_search(None)
+    yield bounds.timed("laws", time.perf_counter() - t)
