@@ -111,7 +111,8 @@ def _example_shape(module: Any, example_input: Any) -> tuple[int, ...]:
     return shape
 
 
-def from_torch(module: Any, example_input: Any = None, *, max_parameters: int = MAX_PARAMETERS) -> Model:
+def from_torch(module: Any, example_input: Any = None, *, loss: str | None = None,
+               max_parameters: int = MAX_PARAMETERS) -> Model:
     """The model of a PyTorch ``nn.Module`` whose forward is a DAG of neurons.
 
     An ``nn.Sequential`` of ``Linear``, ``ReLU``, ``LeakyReLU`` and ``Identity``
@@ -131,6 +132,10 @@ def from_torch(module: Any, example_input: Any = None, *, max_parameters: int = 
     example_input : torch.Tensor or tuple of int, optional
         An input, or its shape, batch first (``(1, 3, 8, 8)``); one sample is
         traced. Not needed when the first layer is a ``Linear``.
+    loss : {None, "cross_entropy"}
+        ``"cross_entropy"``: the module returns logits (classes on dim 1) that
+        a softmax cross-entropy loss reads, so only their differences matter
+        (a final ``softmax``/``log_softmax`` in ``forward`` is read the same way).
     max_parameters : int
         Refuse a graph with more neurons or weighted edges, before allocating them.
 
@@ -167,7 +172,9 @@ def from_torch(module: Any, example_input: Any = None, *, max_parameters: int = 
         raise InvalidArgument("from_torch needs PyTorch: pip install 'flowlaws[torch]'") from err
     if not isinstance(module, nn.Module):
         raise InvalidArgument(f"module={module!r} (type={type(module).__name__}): expected a torch.nn.Module")
-    if isinstance(module, nn.Sequential) and all(
+    if loss not in (None, "cross_entropy"):
+        raise InvalidArgument(f"loss={loss!r}: expected None or 'cross_entropy'")
+    if loss is None and isinstance(module, nn.Sequential) and all(
             isinstance(m, (nn.Linear, nn.ReLU, nn.LeakyReLU, nn.Identity)) for m in module.children()):
         try:
             layered = _sequential(module)
@@ -179,22 +186,58 @@ def from_torch(module: Any, example_input: Any = None, *, max_parameters: int = 
 
             _check_total(f"the network {layered.name}", layered.dim, max_parameters, "from_torch")
             return layered
-    return _traced(module, _example_shape(module, example_input), max_parameters)
+    return _traced(module, _example_shape(module, example_input), max_parameters, loss)
 
 
-def _traced(module: Any, shape: tuple[int, ...], max_parameters: int) -> Model:
+def _traced(module: Any, shape: tuple[int, ...], max_parameters: int, loss: str | None = None) -> Model:
     from ..algebra._graph_network import GraphNetwork
     from ._graph import graph_network
     from ._torch_fx import trace_to_graph
 
-    G, keys, notes = trace_to_graph(module, shape, max_parameters=max_parameters)
+    G, keys, notes = trace_to_graph(module, shape, max_parameters=max_parameters, loss=loss)
     net, names = graph_network(G)
+    if G.graph.get("scores") or G.graph.get("mixing"):
+        return _with_scores(module, shape, G, keys, notes, net, names)
     order = sorted(range(len(names)), key=lambda k: keys[names[k]])
     new_index = {old: new for new, old in enumerate(order)}
     edges = tuple((s, d, None if p is None else new_index[p], v) for s, d, p, v in net.edges)
     net = GraphNetwork(net.kinds, net.activations, edges, net.dim)
     variables = tuple(names[k] for k in order)
     model = Model(variables=variables, kind="network", network=net,
+                  name=f"torch:{type(module).__name__}({'x'.join(map(str, shape[1:]))})")
+    model.graph = G
+    model.notes = list(notes)  # type: ignore[attr-defined]
+    return model
+
+
+def _with_scores(module: Any, shape: tuple[int, ...], G, keys, notes, net, names) -> Model:
+    """A model with attention: φ = the graph's path-lifting and the score products, as explicit polynomials."""
+    from ._model import DEFAULT_MAX_PHI_TERMS, integer_coordinates
+    from ._torch_attention import labelled_path_lifting
+
+    used = set(names)
+    for poly in G.graph["scores"]:
+        for mono in poly:
+            used.update(mono)
+    variables = tuple(sorted(used, key=lambda n: keys[n]))
+    index = {v: k for k, v in enumerate(variables)}
+    D = len(variables)
+    coords = labelled_path_lifting(G, index, max_terms=DEFAULT_MAX_PHI_TERMS)
+    for poly in G.graph["scores"]:
+        out = {}
+        for mono, c in poly.items():
+            e = [0] * D
+            for n in mono:
+                e[index[n]] += 1
+            out[tuple(e)] = out.get(tuple(e), 0) + c
+        coords.append(out)
+    phi, seen = [], set()
+    for coord in integer_coordinates(coords):
+        key = tuple(sorted(coord.items()))
+        if key not in seen:
+            seen.add(key)
+            phi.append(coord)
+    model = Model(variables=variables, kind="polynomials", phi=phi,
                   name=f"torch:{type(module).__name__}({'x'.join(map(str, shape[1:]))})")
     model.graph = G
     model.notes = list(notes)  # type: ignore[attr-defined]

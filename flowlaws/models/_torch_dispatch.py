@@ -18,6 +18,7 @@ from ..errors import DomainError
 from ._torch_ops import Neurons as _Neurons
 from ._torch_ops import Param as _Param
 from ._torch_ops import adaptive_windows, as_tuple, avg_windows
+from . import _torch_attention as _att
 
 __all__ = ["dispatch", "describe", "exact_constant"]
 
@@ -149,6 +150,13 @@ def _module(builder, node, args, kwargs):
 
     mod = builder.gm.get_submodule(node.target)
     arg = node.args[0] if node.args else None
+    if isinstance(mod, nn.MultiheadAttention):
+        return _att.multihead(builder, mod, args, kwargs)
+    if len(args) == 1 and not kwargs and isinstance(args[0], (_att.Scores, _att.Weights)):
+        if isinstance(mod, nn.Softmax) and isinstance(args[0], _att.Scores):
+            return _att.softmax(builder, args[0], mod.dim)
+        if isinstance(mod, (nn.Dropout, nn.Identity)):
+            return args[0]
     if len(args) != 1 or kwargs:
         raise builder.fail("is called with more than one input")
     x = _neurons(builder, args[0])
@@ -175,6 +183,12 @@ def _module(builder, node, args, kwargs):
         return x
     if isinstance(mod, nn.Flatten):
         return _flatten(builder, x, mod.start_dim, mod.end_dim)
+    if isinstance(mod, (nn.Softmax, nn.LogSoftmax)):
+        return _att.head(builder, x, mod.dim)
+    if isinstance(mod, nn.LayerNorm):
+        return _att.layer_norm(builder, x, mod.normalized_shape,
+                               builder.param_of(mod.weight, "a weight") if mod.weight is not None else None,
+                               builder.param_of(mod.bias, "a bias") if mod.bias is not None else None)
     if isinstance(mod, (nn.AvgPool1d, nn.AvgPool2d)):
         nd = 1 if isinstance(mod, nn.AvgPool1d) else 2
         return _pool(builder, x, nd, mod.kernel_size, mod.stride, mod.padding, mod.ceil_mode,
@@ -207,6 +221,9 @@ def _function(builder, node, args, kwargs):
     import torch.nn.functional as F
 
     f = node.target
+    special = _attention_function(builder, f, args, kwargs)
+    if special is not None:
+        return special
     tensors = any(isinstance(a, (_Neurons, _Param)) for a in list(args) + list(kwargs.values()))
     if f in _ARITH and not tensors:
         return f(*args, **kwargs)
@@ -309,6 +326,66 @@ def _function(builder, node, args, kwargs):
     raise builder.fail("is not supported")
 
 
+def _attention_function(builder, f, args, kwargs):
+    """Matrix products, softmax, layer_norm and attention; None when ``f`` is none of them."""
+    import torch
+    import torch.nn.functional as F
+
+    if f in (operator.matmul, torch.matmul, torch.bmm):
+        a, b = args
+        if isinstance(a, _att.Weights) and isinstance(b, _Neurons):
+            return _att.mix(builder, a, b)
+        if isinstance(a, _Neurons) and isinstance(b, _Neurons):
+            return _att.scores(builder, a, b)
+        raise builder.fail("multiplies matrices other than queries @ keys.transpose(-2, -1) and "
+                           "softmax(scores) @ values")
+    if f in (F.softmax, torch.softmax, F.log_softmax, torch.log_softmax):
+        bound = _bind(builder, args, kwargs, ["input", "dim", "_stacklevel", "dtype"],
+                      {"dim": None, "_stacklevel": 3, "dtype": None})
+        x = bound["input"]
+        if isinstance(x, _att.Scores) and f in (F.softmax, torch.softmax):
+            return _att.softmax(builder, x, bound["dim"])
+        return _att.head(builder, _neurons(builder, x), bound["dim"])
+    if f is F.layer_norm:
+        bound = _bind(builder, args, kwargs, ["input", "normalized_shape", "weight", "bias", "eps"],
+                      {"weight": None, "bias": None, "eps": 1e-5})
+        names = []
+        for key in ("weight", "bias"):
+            p = bound[key]
+            if p is not None and not isinstance(p, _Param):
+                raise builder.fail(f"takes a {key} that is not a parameter of the module")
+            names.append(builder.param_of(p.tensor, f"a {key}") if p is not None else None)
+        return _att.layer_norm(builder, _neurons(builder, bound["input"]), tuple(bound["normalized_shape"]), *names)
+    if f is F.scaled_dot_product_attention:
+        bound = _bind(builder, args, kwargs, ["query", "key", "value", "attn_mask", "dropout_p", "is_causal",
+                                              "scale", "enable_gqa"],
+                      {"attn_mask": None, "dropout_p": 0.0, "is_causal": False, "scale": None, "enable_gqa": False})
+        if bound["attn_mask"] is not None or bound["is_causal"]:
+            raise builder.fail("uses an attention mask; from_torch reads unmasked attention")
+        q, k, v = (_neurons(builder, bound[n]) for n in ("query", "key", "value"))
+        w = _att.softmax(builder, _att.Scores(q.ids, k.ids, builder.node), -1)
+        return _att.mix(builder, w, v)
+    if any(isinstance(a, (_att.Scores, _att.Weights)) for a in args):
+        return _scaled(builder, f, args)
+    return None
+
+
+def _scaled(builder, f, args):
+    """Scores times or divided by a nonzero constant (any real: the scores' products are unchanged)."""
+    import torch
+
+    scores = [a for a in args if isinstance(a, (_att.Scores, _att.Weights))]
+    others = [a for a in args if not isinstance(a, (_att.Scores, _att.Weights))]
+    mul = f in (operator.mul, operator.imul, torch.mul)
+    div = f in (operator.truediv, operator.itruediv, torch.div) and isinstance(args[0], _att.Scores)
+    ok = ((mul or div) and len(scores) == 1 and isinstance(scores[0], _att.Scores) and len(others) == 1
+          and isinstance(others[0], (int, float, Fraction)) and not isinstance(others[0], bool) and others[0] != 0)
+    if not ok:
+        raise builder.fail("uses attention scores or weights other than scaling the scores by a nonzero "
+                           "constant, a softmax over the keys and a product with the values")
+    return scores[0]
+
+
 def _getitem(builder, x: _Neurons, index) -> _Neurons:
     index = index if isinstance(index, tuple) else (index,)
     if any(isinstance(i, (_Neurons, _Param)) or not (i is None or i is Ellipsis or isinstance(i, (int, slice)))
@@ -325,6 +402,8 @@ def _getitem(builder, x: _Neurons, index) -> _Neurons:
 def _method(builder, node, args, kwargs):
     name = node.target
     x = args[0]
+    if isinstance(x, (_att.Scores, _att.Weights)):
+        return _attention_method(builder, name, args, kwargs)
     if not isinstance(x, _Neurons):
         raise builder.fail("is called on something that is not a tensor computed from the input")
     rest = args[1:]
@@ -366,6 +445,11 @@ def _method(builder, node, args, kwargs):
                 raise builder.fail("removes the batch dimension")
             ids = np.squeeze(x.ids, axis=tuple(d for d in dims if x.ids.shape[d] == 1))
         return _Neurons(ids, builder.node, x.storage)
+    if name in ("softmax", "log_softmax"):
+        b = _bind(builder, rest, kwargs, ["dim"], {})
+        return _att.head(builder, x, b["dim"])
+    if name == "matmul":
+        return _attention_function(builder, operator.matmul, args, kwargs)
     if name in ("mean", "sum"):
         b = _bind(builder, rest, kwargs, ["dim", "keepdim"], {"dim": None, "keepdim": False})
         return builder.reduce(x, b["dim"], bool(b["keepdim"]), name == "mean")
@@ -379,6 +463,17 @@ def _method(builder, node, args, kwargs):
             raise builder.fail("is not a scaling by an exact nonzero constant")
         return builder.combine([(x, c if name == "mul" else 1 / c)])
     raise builder.fail("is not supported")
+
+
+def _attention_method(builder, name, args, kwargs):
+    if name == "softmax" and isinstance(args[0], _att.Scores):
+        return _att.softmax(builder, args[0], _bind(builder, args[1:], kwargs, ["dim"], {})["dim"])
+    if name == "matmul":
+        return _attention_function(builder, operator.matmul, args, kwargs)
+    if name in ("mul", "div"):
+        return _scaled(builder, operator.mul if name == "mul" else operator.truediv, args)
+    raise builder.fail("uses attention scores or weights other than scaling the scores by a nonzero "
+                       "constant, a softmax over the keys and a product with the values")
 
 
 def dispatch(builder, node, args, kwargs):

@@ -61,6 +61,10 @@ class _Builder:
         self.notes: list[str] = []
         self.node: Any = None
         self.position: dict[Any, int] = {}
+        self.proj: dict[int, tuple] = {}  # Linear output neuron -> (input row ids, weight, row, shape, bias entry)
+        self.scores: list[dict[tuple[str, ...], int]] = []  # attention's Q Kᵀ coordinates (by entry names)
+        self.tapped: set[int] = set()
+        self.loss: str | None = None
 
     # -- errors and budget ----------------------------------------------------------------------
     def fail(self, what: str, node=None) -> UnsupportedArchitecture:
@@ -139,8 +143,11 @@ class _Builder:
         return name
 
     # -- layers -----------------------------------------------------------------------------------
-    def linear(self, x: _Neurons, wname: str, wshape: tuple[int, int], bname: str | None) -> _Neurons:
-        out_f, in_f = wshape
+    def linear(self, x: _Neurons, wname: str, wshape: tuple[int, int], bname: str | None,
+               rows: range | None = None) -> _Neurons:
+        """``x Wᵀ + b`` on the last axis; ``rows`` selects rows of ``W`` (and ``b``), e.g. a part of ``in_proj_weight``."""
+        rows = range(wshape[0]) if rows is None else rows
+        out_f, in_f = len(rows), wshape[1]
         if x.ids.shape[-1] != in_f or x.ids.ndim < 2:
             raise self.fail(f"expects {in_f} input features but gets a tensor of shape {tuple(x.ids.shape)}")
         lead = x.ids.shape[:-1]
@@ -148,13 +155,15 @@ class _Builder:
         self.reserve(n * out_f + (1 if bname else 0), n * out_f * (in_f + (1 if bname else 0)))
         out = self.new(lead + (out_f,))
         bias = self.bias_node() if bname else None
-        wnames = [[self.entry(wname, (o, i), wshape) for i in range(in_f)] for o in range(out_f)]
-        bnames = [self.entry(bname, (o,), (out_f,)) for o in range(out_f)] if bname else None
+        wnames = [[self.entry(wname, (r, i), wshape) for i in range(in_f)] for r in rows]
+        bnames = [self.entry(bname, (r,), (wshape[0],)) for r in rows] if bname else None
         for pos in np.ndindex(*lead):
             src = x.ids[pos]
             dst = out[pos]
+            row_ids = tuple(int(i) for i in src)
             for o in range(out_f):
                 v = int(dst[o])
+                self.proj[v] = (row_ids, wname, rows[o], wshape, bnames[o] if bnames else None)
                 row = wnames[o]
                 for i in range(in_f):
                     self.edge(int(src[i]), v, param=row[i])
@@ -260,6 +269,18 @@ class _Builder:
             for u, v in zip(a.ravel(), out.ravel()):
                 self.edge(int(u), int(v), value=c)
         return self.wrap(out)
+
+    def tap(self, ids) -> None:
+        """Make the value of neurons part of φ (an output through a frozen 1): what attention's scores
+        or a normalization read from them is then a function of φ."""
+        for i in np.asarray(ids).ravel():
+            i = int(i)
+            if i in self.tapped or self.G.nodes[i]["kind"] in ("input", "bias"):
+                continue
+            self.tapped.add(i)
+            v = int(self.new((1,), kind="output")[0])
+            self.edge(i, v, value=Fraction(1))
+            self.G.graph.setdefault("taps", []).append(v)
 
     def shift(self, x: _Neurons, constant: Fraction) -> _Neurons:
         """``x + c``: identity neurons fed by ``x`` and by a bias node with the frozen weight ``c``."""
@@ -368,6 +389,17 @@ class _Builder:
         return self.finish(result)
 
     def finish(self, result) -> Any:
+        from ._torch_attention import Probabilities, head
+
+        if self.loss == "cross_entropy":
+            if not isinstance(result, _Neurons) or result.ids.ndim < 2:
+                raise UnsupportedArchitecture(
+                    f"loss='cross_entropy' needs {type(self.module).__name__}.forward to return logits of shape "
+                    "(1, classes, ...), not a softmax or a tuple"
+                )
+            result = head(self, result, 1)
+        if isinstance(result, Probabilities):
+            result = _Neurons(result.ids, self.node, 0)
         if not isinstance(result, _Neurons):
             if isinstance(result, (tuple, list)) and result and all(isinstance(r, _Neurons) for r in result):
                 ids = np.concatenate([r.ids.ravel() for r in result])
@@ -419,6 +451,10 @@ class _Builder:
         for _, _, d in G.edges(data=True):
             if "param" in d:
                 per_param[d["param"]] = 1
+        for poly in self.scores:
+            for mono in poly:
+                for entry in mono:
+                    per_param[entry] = 1
         counts: dict[str, int] = {}
         for entry in per_param:
             name = entry[:entry.rindex("[")]
@@ -440,7 +476,7 @@ class _Builder:
         return G
 
 
-def trace_to_graph(module, example_shape: tuple[int, ...], *, max_parameters: int):
+def trace_to_graph(module, example_shape: tuple[int, ...], *, max_parameters: int, loss: str | None = None):
     """``(networkx.DiGraph, {entry name: (parameter position, flat index)}, notes)`` of a traced module.
 
     ``G.graph["inputs"]`` and ``G.graph["outputs"]`` list the input and output
@@ -458,8 +494,10 @@ def trace_to_graph(module, example_shape: tuple[int, ...], *, max_parameters: in
             "from_torch needs a forward without data-dependent control flow"
         ) from err
     builder = _Builder(module, gm, max_parameters)
+    builder.loss = loss
     try:
         G = builder.run(example_shape)
+        G.graph["scores"] = builder.scores
     except (BudgetExceeded, DomainError, UnsupportedArchitecture, InvalidArgument):
         raise
     except (ValueError, IndexError, TypeError) as err:  # a shape the layer does not accept
