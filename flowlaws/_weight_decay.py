@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from ._result import Result
-from .engine.flow import Flow
+from .engine.flow import Flow, check_flow
 from .engine.weight_decay import decay_section, exact_weight_decay, homogeneous_degree, scaled_law
 from .errors import InvalidArgument
 from .laws import Law
@@ -42,9 +42,9 @@ def analyze_weight_decay(analyze: Callable[..., Result], model: Any, weight_deca
     if lam and not (isinstance(chosen, str) and chosen == "euclidean"):
         raise InvalidArgument(f"weight_decay={weight_decay!r}: weight decay is available with the euclidean metric "
                               "only; pass metric='euclidean' or weight_decay=0")
-    if flow == "momentum" and lam:
-        raise InvalidArgument(f"weight_decay={weight_decay!r} with flow='momentum' is not available yet "
-                              "(only gradient flow carries weight decay); use flow='gradient' or weight_decay=0")
+    if flow == "momentum" and lam:  # the drift gains −λθ on the existing phase space (s, θ, θ')
+        base = check_flow("momentum", options.pop("tau", None), metric, model=model)
+        return analyze(model, flow=Flow("momentum", base.tau, base.metric, lam), **options)
     res = analyze(model, flow=flow, metric=metric, **options)
     return decayed_result(res, lam) if lam else res
 

@@ -151,3 +151,85 @@ def test_cli_weight_decay(tmp_path, capsys):
     assert main(["check", str(out)]) == 0
     assert main(["analyze", "linear:2x2x2", "--weight-decay", "-1"]) == 2
     assert "weight_decay" in capsys.readouterr().err
+
+
+# -- momentum with weight decay: θ'' + τθ' = −∇L − λθ, drift (τ s, v, −τ v − λθ) on (s, θ, v) -------------------
+def _momentum_phase_rank(model, tau: Fraction, lam: Fraction, depth: int = 4) -> int:
+    """Brute force: the Lie rank of the drift and the lifts (0, 0, ∇φ_i) at a random rational point, over Q."""
+    D = model.dim
+    xs = sympy.symbols(f"z0:{2 * D + 1}")
+    s, th, v = xs[0], xs[1 : D + 1], xs[D + 1 :]
+    if tau:
+        chi0 = sympy.Matrix([tau * s, *v, *[-tau * vi - lam * ti for vi, ti in zip(v, th)]])
+    else:
+        chi0 = sympy.Matrix([1, *v, *[-lam * ti for ti in th]])
+    phis = [e.subs({sympy.Symbol(n): t for n, t in zip(model.variables, th)}, simultaneous=True) for e in model.phi]
+    gens = [sympy.Matrix([0] * (D + 1) + [sympy.diff(f, t) for t in th]) for f in phis]
+    X = sympy.Matrix(xs)
+
+    def br(a, b):
+        return sympy.expand(b.jacobian(X) * a - a.jacobian(X) * b)
+
+    rng = random.Random(1)
+    pt = {x: sympy.Rational(rng.randint(-9, 9) or 1, rng.randint(1, 5)) for x in xs}
+    layer, fields = [chi0, *gens], [chi0, *gens]
+    for _ in range(depth):
+        layer = [br(a, b) for a in [chi0, *gens] for b in layer]
+        fields += layer
+    return sympy.Matrix.hstack(*[f.subs(pt) for f in fields]).rank()
+
+
+@pytest.mark.parametrize("spec,tau", [("factorization:1x1x1", 1), ("factorization:1x2x1", 1), ("factorization:1x2x1", 0),
+                                      ("linear:1x2x1", "1/2"), ("relu:1x2x1", 1)])
+def test_momentum_weight_decay_count_matches_brute_force(spec, tau):
+    model = fl.models.parse(spec)
+    lam = Fraction(1, 3)
+    res = fl.analyze(model, flow="momentum", tau=tau, weight_decay=lam)
+    assert res.flow.weight_decay == lam and res.certificate["flow"]["weight_decay"] == "1/3"
+    assert res.count == 2 * model.dim + 1 - _momentum_phase_rank(model, Fraction(tau), lam)
+    assert res.complete
+    report = fl.verify.check_certificate(res.certificate)
+    assert report["flow"]["weight_decay"] == "1/3" and report["proved"]["exact"]
+
+
+def test_momentum_weight_decay_law_depends_on_lambda_and_tampering_is_caught():
+    # x1 is free: x1'' + x1' + x1/3 = 0 conserves exp(t)(x1² + 3 x1 x1' + 3 x1'²); the other law is not polynomial
+    model = fl.models.from_polynomials(["x0"], variables=["x0", "x1"])
+    res = fl.analyze(model, flow="momentum", tau=1, weight_decay="1/3")
+    assert res.count == 2 == 2 * model.dim + 1 - _momentum_phase_rank(model, Fraction(1), Fraction(1, 3))
+    assert [str(law) for law in res.laws] == ["exp(t)*(x1^2 + 3*x1*x1' + 3*x1'^2)"]
+    fl.verify.check_certificate(res.certificate)
+    assert fl.verify.is_conserved(model, res.laws[0], flow="momentum", tau=1, weight_decay="1/3")
+    assert not fl.verify.is_conserved(model, res.laws[0], flow="momentum", tau=1)
+    for bad in ("1/2", "0", "-1/3", 0.5):
+        cert = copy.deepcopy(res.certificate)
+        cert["flow"]["weight_decay"] = bad
+        with pytest.raises(CertificateError):
+            fl.verify.check_certificate(cert)
+
+
+def test_momentum_weight_decay_ode():
+    from flowlaws.dynamics import heavy_ball_flow
+
+    lam, tau = 1 / 3, 1.0
+    rng = np.random.default_rng(1)
+    traj = heavy_ball_flow(lambda th: np.array([th[0] - 1.0, 0.0]) + lam * th, rng.normal(size=2), tau=tau, t_end=4.0,
+                           n_eval=21, v0=rng.normal(size=2))
+    x, dx = traj.params[:, 1], traj.velocities[:, 1]
+    q = x**2 + 3 * x * dx + 3 * dx**2
+    law = np.exp(tau * traj.times) * q
+    assert np.max(np.abs(law - law[0])) < 1e-8 and np.max(np.abs(q - q[0])) > 1e-1
+
+
+def test_is_conserved_with_weight_decay():
+    model = fl.models.factorization(2, 2, 1)
+    res = fl.analyze(model, weight_decay="1/10")
+    plain = fl.analyze(model).laws[0]
+    assert all(fl.verify.is_conserved(model, law, weight_decay="1/10") for law in res.laws)
+    assert not fl.verify.is_conserved(model, res.laws[0], weight_decay="1/5")    # exp(2λt) needs this λ
+    assert not fl.verify.is_conserved(model, plain, weight_decay="1/10")        # H(θ(t)) itself decays
+    assert fl.verify.is_conserved(model, plain, weight_decay=0)
+    with pytest.raises(fl.verify.NotConserved, match="weight decay 1/10"):
+        fl.verify.assert_conserved(model, plain, weight_decay="1/10")
+    with pytest.raises(DomainError, match="weight_decay"):
+        fl.verify.is_conserved(model, plain, weight_decay=0.1)

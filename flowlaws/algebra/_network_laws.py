@@ -350,11 +350,12 @@ class PhaseLocalVerifier:
     (True, False)
     """
 
-    def __init__(self, net: LayeredNetwork, kind: str, a: int = 0, b: int = 1) -> None:
+    def __init__(self, net: LayeredNetwork, kind: str, a: int = 0, b: int = 1, k: int = 0) -> None:
         self.net = net
         self.kind = kind
         self.a = a
         self.b = b
+        self.k = k  # weight decay: χ_0 has −k θ on the velocities (``Drift``)
         if isinstance(net, LayeredNetwork):
             self.local = LocalVerifier(net)
         else:
@@ -369,7 +370,8 @@ class PhaseLocalVerifier:
         D = self.net.dim
         used = {v for mono in h for v, _ in mono}
         theta = [v for v in used if 1 <= v <= D]
-        variables = sorted(used | {0} | {v + D for v in theta})
+        decayed = {v - D for v in used if v > D} if self.k else set()  # θ of a velocity h uses: −k θ ∂_v
+        variables = sorted(used | {0} | {v + D for v in theta} | decayed)
         index = {v: k for k, v in enumerate(variables)}
         ctx = flint.fmpz_mpoly_ctx.get(tuple(f"y{k}" for k in range(len(variables))), "deglex")
         gens = ctx.gens()
@@ -379,18 +381,21 @@ class PhaseLocalVerifier:
         if self.kind == "exp":
             chi[index[0]] = self.a * t
         elif self.kind == "time":
-            chi[index[0]] = one
+            chi[index[0]] = self.b * one
         else:
             chi[index[0]] = t
         for v in theta:
             vel = gens[index[v + D]]
-            chi[index[v]] = self.b * vel if self.kind == "exp" else (vel if self.kind == "time" else t * vel)
+            chi[index[v]] = self.b * vel if self.kind != "nesterov" else t * vel
         for v in used:
             if v > D:
                 if self.kind == "exp":
                     chi[index[v]] = -self.a * gens[index[v]]
                 elif self.kind == "nesterov":
                     chi[index[v]] = -3 * gens[index[v]]
+                if self.k and self.kind != "nesterov":  # −k θ_v: θ_v is in the context (theta ∪ velocities)
+                    th = gens[index[v - D]]
+                    chi[index[v]] = chi[index[v]] - self.k * th if index[v] in chi else -self.k * th
         grad = sparse_gradient(to_flint(h, ctx, index))
         value = pairing(grad, chi)
         return value is None or value.is_zero()

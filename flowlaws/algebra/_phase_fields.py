@@ -37,11 +37,13 @@ class Drift:
     Attributes
     ----------
     kind : {"exp", "time", "nesterov"}
-        ``"exp"``: momentum with ``τ = a/b > 0``, ``χ_0 = (a s, b v, −a v)``;
-        ``"time"``: momentum with ``τ = 0``, ``χ_0 = (1, v, 0)``;
+        ``"exp"``: momentum with ``τ = a/b > 0``, ``χ_0 = (a s, b v, −a v − k θ)``;
+        ``"time"``: momentum with ``τ = 0``, ``χ_0 = (b, b v, −k θ)``;
         ``"nesterov"``: ``χ_0 = (t, t v, −3 v)``.
     a, b : int
-        Numerator and denominator of ``τ`` (``"exp"`` only).
+        ``τ = a/b`` (``"exp"``; ``b`` is the common scale, not always ``τ``'s denominator).
+    k : int
+        Weight decay ``λ = k/b`` (``θ'' + τθ' = −∇L − λθ``); 0 without.
 
     Examples
     --------
@@ -52,6 +54,7 @@ class Drift:
     kind: str
     a: int = 0
     b: int = 1
+    k: int = 0
 
     @property
     def time_power(self) -> int:
@@ -72,12 +75,14 @@ class Drift:
             out[..., 1 : D + 1] = (self.b % p) * v
             out[..., D + 1 :] = (p - self.a % p) * v
         elif self.kind == "time":
-            out[0, ..., 0] = 1
-            out[..., 1 : D + 1] = v
+            out[0, ..., 0] = self.b % p
+            out[..., 1 : D + 1] = (self.b % p) * v % p
         else:
             out[..., 0] = x[..., 0]
             out[..., 1 : D + 1] = jet_mul(x[..., 0:1], v, p)
             out[..., D + 1 :] = (p - 3) * v
+        if self.k and self.kind != "nesterov":  # weight decay: −k θ on the velocities
+            out[..., D + 1 :] = (out[..., D + 1 :] + (p - self.k % p) * (x[..., 1 : D + 1] % p)) % p
         return out % p
 
 

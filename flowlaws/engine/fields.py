@@ -19,7 +19,7 @@ from typing import Any
 
 from ..algebra._polynomial_fields import sparse_gradient
 from ..models._model import Model
-from .flow import Flow
+from .flow import Flow, drift_scale
 from .metric import MatrixMetric
 
 __all__ = ["explicit_fields", "fields_homogeneous", "degree_weights", "dense_fields", "flint_context"]
@@ -57,16 +57,18 @@ def explicit_fields(model: Model, flow: Flow | None = None, *, max_terms: int | 
     s, v = g[0], g[D + 1 :]
     one = ctx.from_dict({(0,) * n: 1})
     drift: dict[int, Any] = {}
+    a, b, k = drift_scale(flow)  # χ_0 times b: (a s, b v, −a v − k θ), or (b, b v, −k θ) for τ = 0
     if flow.name == "momentum" and flow.tau:
-        a, b = flow.tau.numerator, flow.tau.denominator
         drift[0] = a * s
         for j in range(D):
             drift[1 + j] = b * v[j]
-            drift[D + 1 + j] = -a * v[j]
+            drift[D + 1 + j] = -a * v[j] - k * g[1 + j] if k else -a * v[j]
     elif flow.name == "momentum":
-        drift[0] = one
+        drift[0] = b * one
         for j in range(D):
-            drift[1 + j] = v[j]
+            drift[1 + j] = b * v[j]
+            if k:
+                drift[D + 1 + j] = -k * g[1 + j]
     else:  # nesterov, multiplied by t
         drift[0] = s
         for j in range(D):

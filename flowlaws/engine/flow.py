@@ -26,7 +26,7 @@ from ..models._model import Model
 from ..verify.checker._flows import tau_size_error
 from .metric import MatrixMetric, metric_matrix
 
-__all__ = ["FLOWS", "METRICS", "Flow", "check_flow", "phase_drift"]
+__all__ = ["FLOWS", "METRICS", "Flow", "check_flow", "phase_drift", "drift_scale"]
 
 FLOWS = ("gradient", "momentum", "nesterov")
 METRICS = ("euclidean", "nmf")
@@ -131,6 +131,17 @@ def phase_drift(flow: Flow) -> Drift:
     """The drift ``χ_0`` of a momentum or Nesterov flow, with integer coefficients."""
     if flow.name == "nesterov":
         return Drift("nesterov")
-    if flow.tau:
-        return Drift("exp", flow.tau.numerator, flow.tau.denominator)
-    return Drift("time")
+    a, b, k = drift_scale(flow)
+    return Drift("exp" if flow.tau else "time", a, b, k)
+
+
+def drift_scale(flow: Flow) -> tuple[int, int, int]:
+    """``(a, b, k)`` with ``τ = a/b`` and weight decay ``λ = k/b``: ``χ_0`` scaled by ``b`` has integer coefficients.
+
+    >>> drift_scale(Flow("momentum", Fraction(1, 2), "euclidean", Fraction(1, 3)))
+    (3, 6, 2)
+    """
+    tau = flow.tau or Fraction(0)
+    lam = flow.weight_decay
+    b = tau.denominator * lam.denominator // math.gcd(tau.denominator, lam.denominator)
+    return int(tau * b), b, int(lam * b)

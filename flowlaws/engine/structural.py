@@ -75,7 +75,7 @@ def phase_structural_laws(problem: Problem, family, bounds: Bounds, progress: Pr
     polys: list = []
     basis = None
     if problem.max_degree >= 2 + drift.time_power:
-        check = PhaseLocalVerifier(family.network, drift.kind, drift.a, drift.b)
+        check = PhaseLocalVerifier(family.network, drift.kind, drift.a, drift.b, drift.k)
         candidates = [h for h in dag_momentum_candidates(family.network, drift.time_power) if check(h)]
         # in the regime of DESIGN section 4 the charges are independent: one dense rank proves it
         if candidates and rank_mod(jacobian_rows(candidates, problem.law_point, prime, D), prime) == len(candidates):

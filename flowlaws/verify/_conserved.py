@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from fractions import Fraction
 from math import lcm
 from typing import Any
 
 from ..errors import BudgetExceeded, DomainError, FlowlawsError, InvalidArgument
+from ..laws import Law
 from ._conserved_laws import _is_sympy, _law_in_space, _parse_string, _some_names
 from ._conserved_space import _FlowField, _model_key, _PhaseSpace, _space
 from .checker._flows import FLOW_NAMES, METRICS, FlowSpec, MetricMatrix, tau_size_error
@@ -256,7 +258,7 @@ def _find_failure(space: _PhaseSpace, h: Poly, m: int) -> tuple[_FlowField, Poly
     gh = h.gradient()
     if not gh and not m:
         return None
-    a = space.spec.ab[0]
+    a = space.spec.drift_coefficients()[0]
     for f in space.fields:
         r = inner(gh, f.components)
         if m and space.spec.has_drift and f.index == 0:
@@ -302,15 +304,54 @@ def _counterexample(r: Poly, positive: frozenset[int] = frozenset()) -> dict[int
     return dict(zip(vars_, vals))
 
 
+def _decay_value(weight_decay: Any, flow: Any, space: _PhaseSpace) -> Fraction:
+    """``λ`` as an exact rational ``≥ 0`` (the rules of ``tau``), for gradient or momentum flow, euclidean."""
+    try:
+        lam = _tau_value(weight_decay)
+    except (InvalidArgument, DomainError) as err:
+        text = str(err).replace("tau", "weight_decay").replace("damping of momentum", "weight decay")
+        raise type(err)(text) from err
+    if lam and (flow not in ("gradient", "momentum") or space.spec.metric != "euclidean"):
+        raise InvalidArgument(f"weight_decay={weight_decay!r}: weight decay is checked for gradient and momentum flows "
+                              f"with the euclidean metric, not the {space.spec.describe()}")
+    return lam
+
+
 def _check(
-    model: Any, law: Any, flow: Any, tau: Any, metric: Any
+    model: Any, law: Any, flow: Any, tau: Any, metric: Any, weight_decay: Any = None
 ) -> tuple[_PhaseSpace, Poly, int, str, tuple[_FlowField, Poly] | None]:
     space = _phase_space(model, flow, tau, metric)
+    lam = Fraction(0) if weight_decay is None else _decay_value(weight_decay, flow, space)
+    if lam and flow == "momentum":  # the drift gains −λθ on the velocities
+        space = _space(_model_key(model), replace(space.spec, weight_decay=lam))
+    elif lam:  # gradient flow: a law exp(k t)·H(θ) needs H conserved and k H = λ θ·∇H (Euler)
+        rate = Fraction(0)
+        if isinstance(law, Law) and law.time_rate:
+            rate = _exact_rate(law.time_rate, str(law))
+            law = replace(law, time_rate=0)
+        h, m, shown = _law_in_space(law, space)
+        failure = _find_failure(space, h, m)
+        if failure is None:
+            euler = Poly({}) if not h else sum((Poly.variable(j) * d for j, d in h.gradient().items()), Poly({}))
+            r = h * (rate.numerator * lam.denominator) - euler * (lam.numerator * rate.denominator)
+            if r:
+                label = f"chi_0 = {lam}*(s d/ds - theta.d/dtheta) (times a positive integer), s = exp({lam}*t)"
+                failure = (_FlowField(-1, label, {}), r)
+        if rate:
+            shown = f"exp({rate}*t)*({shown})"
+        return replace(space, spec=replace(space.spec, weight_decay=lam)), h, m, shown, failure
     h, m, shown = _law_in_space(law, space)
     return space, h, m, shown, _find_failure(space, h, m)
 
 
-def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = None, metric: str | None = None) -> bool:
+def _exact_rate(rate: Any, shown: str) -> Fraction:
+    if isinstance(rate, float):
+        raise DomainError(f"law {shown}: time_rate={rate!r} is a float; laws carry exact rates")
+    return Fraction(rate)
+
+
+def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = None, metric: str | None = None,
+                 weight_decay: Any = None) -> bool:
     """Whether ``law`` is conserved by ``flow`` on ``model``, exactly.
 
     Checks ``⟨∇h, χ⟩ ≡ 0`` as a polynomial identity over Z for every field
@@ -346,6 +387,12 @@ def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = Non
         checked against ``q·M∇φ_k`` (``q`` the common denominator), the same
         condition as for ``M`` wherever ``q ≠ 0``. Nesterov's flow has the
         euclidean metric only.
+    weight_decay : int, Fraction, str or sympy.Rational, optional
+        Exact ``λ ≥ 0`` (euclidean metric): momentum's drift gains ``−λθ``; under
+        gradient flow a law ``exp(k t)·H(θ)`` (a :class:`~flowlaws.laws.Law` with
+        ``time_rate=k``, as ``analyze(..., weight_decay=λ)`` returns it, or a
+        polynomial ``H`` with ``k = 0``) must have ``H`` conserved and
+        ``k H = λ θ·∇H``.
 
     Returns
     -------
@@ -390,11 +437,12 @@ def is_conserved(model: Any, law: Any, *, flow: str = "gradient", tau: Any = Non
     >>> is_conserved(UV(), "2*u^2 - v^2", metric=[[1, 0], [0, 2]]), is_conserved(UV(), "u^2 - v^2", metric=[[1, 0], [0, 2]])
     (True, False)
     """
-    return _check(model, law, flow, tau, metric)[4] is None
+    return _check(model, law, flow, tau, metric, weight_decay)[4] is None
 
 
 def assert_conserved(
-    model: Any, law: Any, *, flow: str = "gradient", tau: Any = None, metric: str | None = None
+    model: Any, law: Any, *, flow: str = "gradient", tau: Any = None, metric: str | None = None,
+    weight_decay: Any = None,
 ) -> None:
     """Raise :class:`NotConserved` with a counterexample unless ``law`` is conserved.
 
@@ -427,7 +475,7 @@ def assert_conserved(
     flowlaws.verify.NotConserved: law s*(u*v' - v*u') is not conserved by momentum flow (tau=1): <grad h, (0, 0, grad phi[0])> = s*u^2 - s*v^2 is not identically 0; at {s: 1, u: 2, v: 3} (other coordinates do not matter) it equals -5
     """
     __tracebackhide__ = True  # pytest: the failure shows the caller's line and the counterexample, not this code
-    space, h, m, shown, failure = _check(model, law, flow, tau, metric)
+    space, h, m, shown, failure = _check(model, law, flow, tau, metric, weight_decay)
     if failure is None:
         return
     f, r = failure

@@ -218,6 +218,7 @@ class FlowSpec:
     name: str
     metric: str | MetricMatrix = "euclidean"
     tau: Fraction | None = None
+    weight_decay: Fraction | None = None
 
     @property
     def has_drift(self) -> bool:
@@ -237,6 +238,17 @@ class FlowSpec:
         tau = self.tau or Fraction(0)
         return tau.numerator, tau.denominator
 
+    def drift_coefficients(self) -> tuple[int, int, int]:
+        """``(a, b, k)``: momentum's ``χ_0`` times ``b`` is ``(a s, b v, −a v − k θ)`` (``τ = a/b``, weight decay
+        ``λ = k/b``), or ``(b, b v, −k θ)`` for ``τ = 0``.
+
+        >>> FlowSpec("momentum", tau=Fraction(1, 2), weight_decay=Fraction(1, 3)).drift_coefficients()
+        (3, 6, 2)
+        """
+        tau, lam = self.tau or Fraction(0), self.weight_decay or Fraction(0)
+        b = tau.denominator * lam.denominator // gcd(tau.denominator, lam.denominator)
+        return int(tau * b), b, int(lam * b)
+
     def dim(self, params: int) -> int:
         """Phase-space dimension for ``params`` parameters: ``D`` or ``2D + 1``."""
         return 2 * params + 1 if self.has_drift else params
@@ -254,6 +266,8 @@ class FlowSpec:
             out["tau"] = str(self.tau)
         if self.metric != "euclidean":
             out["metric"] = self.metric.to_json() if isinstance(self.metric, MetricMatrix) else self.metric
+        if self.weight_decay:
+            out["weight_decay"] = str(self.weight_decay)
         return out
 
     def describe(self) -> str:
@@ -261,6 +275,8 @@ class FlowSpec:
         extras = []
         if self.name == "momentum":
             extras.append(f"tau={self.tau}")
+        if self.weight_decay:
+            extras.append(f"weight decay {self.weight_decay}")
         if isinstance(self.metric, MetricMatrix):
             extras.append("custom metric")
         elif self.metric != "euclidean":
@@ -278,16 +294,18 @@ def drift_field(spec: FlowSpec, D: int, p: int | None = None) -> Field:
         return Poly({((i, 1),): c}, p)
 
     out: dict[int, Poly] = {}
+    a, b, k = spec.drift_coefficients()
     if spec.name == "momentum" and spec.tau:
-        a, b = spec.ab
         out[0] = x(0, a)
         for j in range(D):
             out[1 + j] = x(D + 1 + j, b)
-            out[D + 1 + j] = x(D + 1 + j, -a)
+            out[D + 1 + j] = x(D + 1 + j, -a) + x(1 + j, -k) if k else x(D + 1 + j, -a)
     elif spec.name == "momentum":
-        out[0] = Poly.constant(1, p)
+        out[0] = Poly.constant(b, p)
         for j in range(D):
-            out[1 + j] = x(D + 1 + j)
+            out[1 + j] = x(D + 1 + j, b)
+            if k:
+                out[D + 1 + j] = x(1 + j, -k)
     else:  # nesterov: t * (1, v, -3 v / t)
         out[0] = x(0)
         for j in range(D):
@@ -302,11 +320,12 @@ def _coef(c: int, body: str) -> str:
 
 def drift_label(spec: FlowSpec) -> str:
     """``'chi_0 = s d/ds + v.d/dtheta - v.d/dv'`` (the field as the checker uses it)."""
+    a, b, k = spec.drift_coefficients()
+    decay = f" - {_coef(k, 'theta')}.d/dv" if k else ""
     if spec.name == "momentum" and spec.tau:
-        a, b = spec.ab
-        return f"chi_0 = {_coef(a, 's')} d/ds + {_coef(b, 'v')}.d/dtheta - {_coef(a, 'v')}.d/dv"
+        return f"chi_0 = {_coef(a, 's')} d/ds + {_coef(b, 'v')}.d/dtheta - {_coef(a, 'v')}.d/dv{decay}"
     if spec.name == "momentum":
-        return "chi_0 = d/dt + v.d/dtheta"
+        return f"chi_0 = {_coef(b, '')}d/dt + {_coef(b, 'v')}.d/dtheta{decay}".replace("= 1*d/dt", "= d/dt").replace("*d/dt", " d/dt")
     return "chi_0 = t d/dt + t*v.d/dtheta - 3*v.d/dv"
 
 

@@ -338,8 +338,8 @@ class NetworkWords:
 
         p, D, flow = self.p, self.D, self.flow
 
-        def linear(c: Any, c0: int, cth: int, cv: int) -> Any:
-            c0, cth, cv = c0 % p, cth % p, cv % p  # int64 products stay below p**2
+        def linear(c: Any, c0: int, cth: int, cv: int, ck: int = 0) -> Any:
+            c0, cth, cv, ck = c0 % p, cth % p, cv % p, ck % p  # int64 products stay below p**2
             out = np.zeros(c.shape, dtype=np.int64)
             if c0:
                 out[..., 0] = c0 * c[..., 0] % p
@@ -347,18 +347,20 @@ class NetworkWords:
                 out[..., 1 : D + 1] = cth * c[..., D + 1 :] % p
             if cv:
                 out[..., D + 1 :] = cv * c[..., D + 1 :] % p
+            if ck:  # weight decay: −k θ on the velocities
+                out[..., D + 1 :] = (out[..., D + 1 :] + ck * c[..., 1 : D + 1]) % p
             return out
 
+        ta, tb, tk = flow.drift_coefficients()
         if flow.name == "momentum" and flow.tau:
-            ta, tb = flow.ab
-            return x.map(lambda c: linear(c, ta, tb, -ta))
+            return x.map(lambda c: linear(c, ta, tb, -ta, -tk))
         if flow.name == "momentum":
-            out = x.map(lambda c: linear(c, 0, 1, 0))
+            out = x.map(lambda c: linear(c, 0, tb, 0, -tk))
             c0 = out.comps[0]
             if c0 is None:
                 c0 = np.zeros(self.point.shape, dtype=np.int64)
             c0 = c0.copy()
-            c0[..., 0] = 1
+            c0[..., 0] = tb % p
             out.comps[0] = c0
             return out
         # nesterov: (t, t v, -3 v)

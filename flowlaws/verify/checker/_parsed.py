@@ -91,7 +91,7 @@ def parse_flow(x: Any, where: str = "flow") -> FlowSpec:
     ...
     flowlaws.errors.CertificateError: [schema] flow.tau: tau=0.5 (type=float): tau is a rational written as a string "a/b"; floats are not exact, write e.g. "1/2"
     """
-    flow = _object(x, where, ("name",), ("tau", "metric"))
+    flow = _object(x, where, ("name",), ("tau", "metric", "weight_decay"))
     name = flow["name"]
     if name not in FLOW_NAMES:
         raise _fail(f"{where}.name: {_describe(name)} is not one of {list(FLOW_NAMES)}")
@@ -118,7 +118,19 @@ def parse_flow(x: Any, where: str = "flow") -> FlowSpec:
             value = parse_tau(tau)
         except ValueError as err:
             raise _fail(f"{where}.tau: {err}") from err
-        return FlowSpec(name, metric, value)
+        if "weight_decay" not in flow:
+            return FlowSpec(name, metric, value)
+        try:
+            lam = parse_tau(flow["weight_decay"])
+        except ValueError as err:
+            raise _fail(f"{where}.weight_decay: " + str(err).replace("tau", "weight_decay").replace("damping", "weight decay")) from err
+        if lam == 0 or metric != "euclidean":
+            raise _fail(f"{where}.weight_decay: must be > 0 (absent for none) and with the euclidean metric, got "
+                        f"{flow['weight_decay']!r} with metric {str(metric)!r}")
+        return FlowSpec(name, metric, value, lam)
+    if "weight_decay" in flow:
+        raise _fail(f"{where}.weight_decay: the flow object carries weight decay for momentum only; gradient flow "
+                    "records it in the top-level \"weight_decay\" object")
     if tau is not None:
         what = "its damping is 3/t" if name == "nesterov" else "tau is the damping of momentum"
         raise _fail(f"{where}.tau: {name} flow has no tau ({what}), got {_describe(tau)}; remove it or use null")
