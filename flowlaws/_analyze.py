@@ -174,7 +174,8 @@ def _result(problem, bounds: Bounds, interrupted: bool) -> Result:
             f"bound{'' if bounds.rank.saturated else ' and the bracket search stopped at its depth limit'}"
         )
     rate = problem.flow.tau if (problem.flow.name == "momentum" and problem.flow.tau) else 0
-    laws = [law_from_poly(h, problem.variables, rate) for h in bounds.laws]
+    laws = (bounds.laws.law_objects(problem.variables) if hasattr(bounds.laws, "law_objects")  # built on access
+            else [law_from_poly(h, problem.variables, rate) for h in bounds.laws])
     return Result(model=problem.model, flow=problem.flow, dim=problem.dim, rank=bounds.rank_value, laws=laws,
                   certificate=certificate(problem, bounds, interrupted=interrupted), timings=dict(bounds.seconds),
                   notes=[*getattr(problem.model, "notes", ()), *bounds.notes],  # what an import idealized

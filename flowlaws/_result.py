@@ -125,7 +125,12 @@ class Result:
     def save(self, path: str) -> None:
         """Write the certificate as JSON."""
         with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.certificate, fh, indent=1)
+            if self.dim > 20_000:  # streamed in pieces by json's C encoder (indent=1 is the slow Python one)
+                from .engine.certificate import write_certificate
+
+                write_certificate(self.certificate, fh)
+            else:
+                json.dump(self.certificate, fh, indent=1)
 
     def __repr__(self) -> str:
         lo, hi = self.bounds

@@ -45,7 +45,9 @@ def uses_network_route(model: Model, flow: Flow) -> bool:
     generators; the path-lifting is never expanded (except by the fallback law
     search of momentum flows on small networks).
     """
-    return model.kind == "network" and model.network is not None and flow.metric == "euclidean"
+    # a layered model answers without building its graph (millions of edges for a large mlp)
+    return (model.kind == "network" and flow.metric == "euclidean"
+            and (model.layers is not None or model.network is not None))
 
 
 def triangular_route(model: Model, flow: Flow) -> bool:

@@ -41,14 +41,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..algebra._lie import LieRank
 from .bounds import Bounds
 
-__all__ = ["Witness", "witness", "rescaling_laws", "diagonal_law_conserved", "triangular_stage", "offsets"]
+__all__ = ["Witness", "witness", "RescalingLaws", "rescaling_laws", "diagonal_law_conserved", "triangular_stage", "offsets"]
 
 Progress = Callable[[str, int, int], None] | None
 
@@ -140,29 +140,152 @@ def diagonal(w: Witness, point: np.ndarray, prime: int) -> np.ndarray:
     return out
 
 
+class RescalingLaws(Sequence):
+    """The laws ``‖in(v)‖² − ‖out(v)‖²`` of every hidden neuron, from the output side, held as
+    NumPy arrays (no Python object per term until one is asked for).
+
+    Item ``k`` is law ``k`` as a sparse polynomial ``{((v, 2),): c}``; :meth:`terms` gives its
+    ``(variables, coefficients)`` arrays, :meth:`to_json` the certificate's POLYs and
+    :meth:`law_objects` lazy :class:`~flowlaws.laws.Law` objects.
+
+    >>> laws = RescalingLaws((1, 2, 1), True)
+    >>> len(laws), laws.terms(0)[0].tolist(), laws.terms(0)[1].tolist()
+    (2, [0, 2, 4], [1, 1, -1])
+    """
+
+    def __init__(self, layers: Sequence[int], bias: bool) -> None:
+        self.layers, self.bias = tuple(int(n) for n in layers), bool(bias)
+        w_off, b_off = offsets(self.layers, self.bias)
+        self._blocks = []  # per hidden layer from the output side: (first law, variables, coefficients)
+        first = 0
+        for l in range(len(self.layers) - 2, 0, -1):
+            n_in, n_h, n_out = self.layers[l - 1], self.layers[l], self.layers[l + 1]
+            v = np.arange(n_h, dtype=np.int64)[:, None]
+            cols = [w_off[l - 1] + v * n_in + np.arange(n_in, dtype=np.int64)]
+            if self.bias:
+                cols.append(b_off[l - 1] + v)
+            n_pos = n_in + (1 if self.bias else 0)
+            cols.append(w_off[l] + np.arange(n_out, dtype=np.int64) * n_h + v)
+            variables = np.concatenate(cols, axis=1)
+            coefs = np.r_[np.ones(n_pos, dtype=np.int64), -np.ones(n_out, dtype=np.int64)]
+            self._blocks.append((first, variables, coefs))
+            first += n_h
+        self._count = first
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _where(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        for first, variables, coefs in self._blocks:
+            if first <= k < first + variables.shape[0]:
+                return variables[k - first], coefs
+        raise IndexError(k)
+
+    def terms(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Law ``k``'s variables (increasing) and coefficients."""
+        variables, coefs = self._where(k)
+        order = np.argsort(variables, kind="stable")
+        return variables[order], coefs[order]
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        variables, coefs = self.terms(k)
+        return {((v, 2),): c for v, c in zip(variables.tolist(), coefs.tolist())}
+
+    def pivots(self) -> np.ndarray:
+        """Pivot of every law: ``W_l[v, 0]`` (its first variable), triangular in this order."""
+        return np.concatenate([variables[:, 0] for _, variables, _ in self._blocks]) if self._blocks else \
+            np.zeros(0, dtype=np.int64)
+
+    def verify(self) -> bool:
+        """Exact check of every law by the potential ``π`` = 1 at its neuron, 0 elsewhere
+        (:func:`diagonal_law_conserved`): each coefficient is ``π(head) − π(tail)`` of its edge, and
+        the law has a term on every edge at its neuron, once."""
+        head, tail, degree, start = _edge_ends(self.layers, self.bias)
+        for (_first, variables, coefs), l in zip(self._blocks, range(len(self.layers) - 2, 0, -1)):
+            neuron = start[l] + np.arange(variables.shape[0], dtype=np.int64)[:, None]
+            h, t = head[variables], tail[variables]
+            if not np.array_equal((h == neuron).astype(np.int64) - (t == neuron), np.broadcast_to(coefs, h.shape)):
+                return False
+            ordered = np.sort(variables, axis=1)
+            if (ordered[:, 1:] == ordered[:, :-1]).any():
+                return False
+            if not (degree[neuron[:, 0]] == variables.shape[1]).all():
+                return False
+        return True
+
+    def to_json(self) -> list:
+        """The certificate's ``laws``: one POLY ``[["c", [[v, 2]]], ...]`` per law."""
+        out = []
+        for k in range(len(self)):
+            variables, coefs = self.terms(k)
+            out.append([["1" if c > 0 else "-1", [[v, 2]]] for v, c in zip(variables.tolist(), coefs.tolist())])
+        return out
+
+    def law_objects(self, variables: tuple[str, ...]) -> "LazyLaws":
+        """The laws as :class:`~flowlaws.laws.Law`, each built when first read."""
+        return LazyLaws(self, variables)
+
+
+class LazyLaws(Sequence):
+    """:class:`~flowlaws.laws.Law` objects of a :class:`RescalingLaws`, built on access."""
+
+    def __init__(self, laws: RescalingLaws, variables: tuple[str, ...]) -> None:
+        self._laws, self._variables = laws, variables
+
+    def __len__(self) -> int:
+        return len(self._laws)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        from ..laws import Law
+
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        variables, coefs = self._laws.terms(k)
+        return Law(tuple((c, ((v, 2),)) for v, c in zip(variables.tolist(), coefs.tolist())), self._variables)
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} rescaling laws, built on access>"
+
+
+def _edge_ends(layers: Sequence[int], bias: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per parameter its head and tail node (neuron ``i`` of layer ``l`` is ``start[l] + i``; a bias
+    edge's tail is ``-1``), per neuron its number of edges, and ``start``."""
+    start = np.r_[0, np.cumsum(layers)].astype(np.int64)
+    heads, tails = [], []
+    for l in range(1, len(layers)):
+        n_in, n_out = layers[l - 1], layers[l]
+        i, j = np.divmod(np.arange(n_out * n_in, dtype=np.int64), n_in)
+        heads.append(start[l] + i)
+        tails.append(start[l - 1] + j)
+        if bias:
+            heads.append(start[l] + np.arange(n_out, dtype=np.int64))
+            tails.append(np.full(n_out, -1, dtype=np.int64))
+    head, tail = np.concatenate(heads), np.concatenate(tails)
+    degree = np.bincount(np.r_[head, tail[tail >= 0]], minlength=int(start[-1]))
+    return head, tail, degree, start
+
+
 def rescaling_laws(layers: Sequence[int], bias: bool) -> list[dict]:
     """``Σ_in θ² − Σ_out θ²`` per hidden neuron as sparse polynomials, from the output side.
 
     The order makes the independence pivots (:func:`independence_pivots`) triangular.
     """
-    w_off, b_off = offsets(layers, bias)
-    laws = []
-    for l in range(len(layers) - 2, 0, -1):
-        n_in, n_h, n_out = layers[l - 1], layers[l], layers[l + 1]
-        for v in range(n_h):
-            h = {((e, 2),): 1 for e in range(w_off[l - 1] + v * n_in, w_off[l - 1] + (v + 1) * n_in)}
-            if bias:
-                h[((b_off[l - 1] + v, 2),)] = 1
-            for e in range(w_off[l] + v, w_off[l] + n_out * n_h, n_h):
-                h[((e, 2),)] = -1
-            laws.append(h)
-    return laws
+    return list(RescalingLaws(layers, bias))
 
 
 def independence_pivots(layers: Sequence[int], bias: bool) -> list[int]:
     """Pivot of every rescaling law in :func:`rescaling_laws`' order: ``W_l[v, 0]``."""
-    w_off, _ = offsets(layers, bias)
-    return [w_off[l - 1] + v * layers[l - 1] for l in range(len(layers) - 2, 0, -1) for v in range(layers[l])]
+    return RescalingLaws(layers, bias).pivots().tolist()
 
 
 def diagonal_law_conserved(layers: Sequence[int], bias: bool, law: dict) -> bool:
@@ -230,9 +353,9 @@ def triangular_stage(problem, family, bounds: Bounds, progress: Progress) -> Ite
     if problem.max_degree < 2:
         return
     t = time.perf_counter()
-    laws = [h for h in rescaling_laws(layers, bias) if diagonal_law_conserved(layers, bias, h)]
-    pivots = independence_pivots(layers, bias)
-    if len(laws) != len(pivots) or not all(problem.law_point[pivots] % problem.prime):
+    laws = RescalingLaws(layers, bias)
+    pivots = laws.pivots()
+    if not laws.verify() or not (problem.law_point[pivots] % problem.prime).all():
         raise AssertionError("a rescaling law failed its exact check; please report this")
-    bounds = bounds.with_laws(laws, basis=None).with_law_pivots(pivots).with_search(None)
+    bounds = replace(bounds, laws=laws).with_law_pivots(pivots).with_search(None)
     yield bounds.timed("laws", time.perf_counter() - t)

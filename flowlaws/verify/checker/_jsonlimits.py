@@ -31,6 +31,8 @@ def json_too_deep(text: str, max_depth: int = MAX_JSON_DEPTH) -> int | None:
     >>> json_too_deep("[" * 100000, 64)
     64
     """
+    if _shallow(text, max_depth):
+        return None
     depth = 0
     for m in _TOKEN.finditer(text):
         ch = m.group()
@@ -41,6 +43,25 @@ def json_too_deep(text: str, max_depth: int = MAX_JSON_DEPTH) -> int | None:
         elif ch in "]}":
             depth -= 1
     return None
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = str.maketrans({"[": "(", "{": "(", "]": ")", "}": ")"})
+
+
+def _shallow(text: str, max_depth: int) -> bool:
+    """True when the brackets outside strings surely nest at most ``max_depth`` deep (C-speed
+    passes: each removal of the innermost ``()`` pairs lowers the depth by one); False means
+    "measure exactly" (deep, unbalanced, or an unterminated string)."""
+    rest = _STRING.sub("", text)
+    if '"' in rest:
+        return False
+    rest = "".join(re.findall(r"[\[\]{}]+", rest)).translate(_BRACKETS)
+    for _ in range(max_depth):
+        if not rest:
+            return True
+        rest = rest.replace("()", "")
+    return not rest
 
 
 def object_too_deep(obj: object, max_depth: int = MAX_JSON_DEPTH) -> bool:
@@ -65,5 +86,10 @@ def object_too_deep(obj: object, max_depth: int = MAX_JSON_DEPTH) -> bool:
             continue
         if depth > max_depth:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        if _SCALARS.issuperset(map(type, children)):  # a long list of numbers: C-speed
+            continue
+        stack.extend((child, depth + 1) for child in children if type(child) not in _SCALARS)
     return False
+
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
