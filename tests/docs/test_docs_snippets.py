@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ["index.md", "mathematics.md", "howto-torch.md", "torch.md", "howto-momentum-nmf.md", "plots.md"]
+PAGES = ["index.md", "mathematics.md", "howto-torch.md", "torch.md", "howto-momentum-nmf.md", "plots.md",
+         "training-drift.md"]
 
 
 def python_blocks(page: str) -> list[str]:
