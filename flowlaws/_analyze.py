@@ -59,10 +59,12 @@ def analyze(
     ----------
     model : Model
         From :mod:`flowlaws.models`.
-    flow : {"gradient", "momentum", "nesterov"}
+    flow : {"gradient", "momentum", "nesterov", "sign", "adam"}
         Gradient flow, heavy-ball momentum ``θ'' + τθ' = −∇L`` or Nesterov's
         ``θ'' + (3/t)θ' = −∇L``; momentum flows live on the phase space
-        ``(s = e^{τt} or t, θ, θ')`` of dimension ``2D + 1``.
+        ``(s = e^{τt} or t, θ, θ')`` of dimension ``2D + 1``. ``"sign"`` is sign-GD
+        ``θ' = −sign(∇L)`` and ``"adam"`` the Adam-type flow ``θ' = −P(t)∇L`` (``P`` any
+        positive diagonal): their laws are counted near a point (``docs/flows.md``).
     tau : int, Fraction or str, optional
         The exact damping ``τ ≥ 0`` of ``flow="momentum"`` (default 1); floats are refused.
     metric : {"euclidean", "nmf"}, list of lists, SymPy Matrix or dict, optional
@@ -122,6 +124,12 @@ def analyze(
     """
     if on_interrupt not in ("raise", "partial"):
         raise InvalidArgument(f"on_interrupt={on_interrupt!r}: expected 'raise' or 'partial'")
+    if flow in ("sign", "adam"):  # local laws near a point, not a Lie-algebra count (docs/flows.md)
+        from ._sign import analyze_sign
+
+        if tau is not None or metric is not None or weight_decay:
+            raise InvalidArgument(f"flow={flow!r} takes no tau, metric or weight_decay")
+        return analyze_sign(model, flow, seed=seed, max_dim=max_dim)
     if weight_decay is not None:
         from ._weight_decay import analyze_weight_decay
 

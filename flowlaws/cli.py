@@ -429,10 +429,12 @@ def _parser() -> argparse.ArgumentParser:
                         "a networkx node-link GRAPH.json; or module:attr naming a Model, DiGraph, torch module "
                         "or a function returning one")
     _add_example_shape(p)
-    p.add_argument("--flow", default="gradient", help="gradient (default), momentum or nesterov")
+    p.add_argument("--flow", default="gradient", help="gradient (default), momentum, nesterov, sign (sign-GD) or adam "
+                   "(θ' = −P∇L, P any positive diagonal); sign and adam count the laws near a point")
     p.add_argument("--tau", default=None, help="exact damping of --flow momentum, e.g. 1 or 1/2 (default 1)")
     p.add_argument("--weight-decay", default=None, metavar="LAMBDA",
-                   help="exact weight decay λ of --flow gradient (θ' = −∇L − λθ), e.g. 1/10; laws gain a factor exp(dλt)")
+                   help="exact weight decay λ of --flow gradient or momentum (θ' = −∇L − λθ), e.g. 1/10; gradient-flow laws "
+                        "gain a factor exp(dλt)")
     p.add_argument("--metric", default=None, help="euclidean, nmf, or a JSON file with a D×D matrix of polynomials/rationals "
                    "(rows of ints or strings such as \"1/(1 + x0^2)\", or {\"i,j\": entry}); default: the model's own")
     p.add_argument("--max-degree", type=int, default=None,

@@ -44,7 +44,7 @@ class Flow:
 
     @property
     def phase(self) -> bool:
-        return self.name != "gradient"
+        return self.name not in ("gradient", "sign", "adam")
 
     @property
     def time_name(self) -> str:

@@ -259,6 +259,10 @@ def check_certificate(
 
     if object_too_deep(cert, MAX_JSON_DEPTH):  # before anything walks it recursively
         raise _fail(f"the certificate nests lists/objects more than {MAX_JSON_DEPTH} deep; a certificate is never that deep")
+    if isinstance(cert, Mapping) and isinstance(cert.get("flow"), Mapping) and cert["flow"].get("name") in ("sign", "adam"):
+        from ._sign_flow import check_sign_certificate  # local laws near a point (docs/certificate-format.md)
+
+        return check_sign_certificate(cert)
     if isinstance(cert, Mapping) and "weight_decay" in cert:  # a gradient-flow certificate, then the step
         from ._weight_decay import check_weight_decay
 
