@@ -15,7 +15,7 @@ import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PAGES = ["index.md", "mathematics.md", "howto-torch.md", "torch.md", "howto-momentum-nmf.md", "plots.md",
-         "training-drift.md"]
+         "training-drift.md", "flows.md"]
 
 
 def python_blocks(page: str) -> list[str]:
