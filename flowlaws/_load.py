@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any, Sequence
 
@@ -114,7 +115,8 @@ def _flow(spec: dict, model: Model) -> Flow:
         entries = tuple((int(i), int(j), terms(poly)) for i, j, poly in metric["entries"])
         metric = MatrixMetric(D, entries, terms(metric["denominator"]))
     tau = spec.get("tau")
-    return check_flow(spec["name"], None if tau is None else Fraction(tau), metric, model=model)
+    flow = check_flow(spec["name"], None if tau is None else Fraction(tau), metric, model=model)
+    return replace(flow, weight_decay=Fraction(spec["weight_decay"])) if "weight_decay" in spec else flow
 
 
 def load(path: str, *, check: bool = True) -> Result:
@@ -183,7 +185,7 @@ def load(path: str, *, check: bool = True) -> Result:
         names = [str(v) for v in cert["variables"]]
         dim = int(cert["dim"])
         flow_spec = cert["flow"]
-        phase = flow_spec["name"] != "gradient"
+        phase = flow_spec["name"] not in ("gradient", "sign", "adam")
         params = names[1 : (dim - 1) // 2 + 1] if phase else names
         meta = cert.get("meta") if isinstance(cert.get("meta"), dict) else {}
         name = describe_model(cert["model"], params)  # from the proved content: meta is information only
@@ -191,6 +193,10 @@ def load(path: str, *, check: bool = True) -> Result:
         if claimed is not None and str(claimed) != name:
             notes.append(f"unverified metadata (not part of the proof): meta.model_name = {str(claimed)[:80]!r}")
         model = _model(cert, params, name)
+        if flow_spec["name"] in ("sign", "adam"):  # laws near a point (flowlaws._sign)
+            from ._sign import result_from_certificate
+
+            return result_from_certificate(cert, model, notes)
         flow = _flow(flow_spec, model)
         model.metric = flow.metric  # the model carries the metric it was analysed with, as models.nmf does
         rate = flow.tau if (flow.name == "momentum" and flow.tau) else 0
@@ -206,6 +212,11 @@ def load(path: str, *, check: bool = True) -> Result:
             "check it with flowlaws check for the exact problem",
             step="schema",
         ) from err
-    return Result(model=model, flow=flow, dim=dim, rank=rank, laws=laws, certificate=cert, timings=timings,
-                  notes=notes, interrupted=bool(meta.get("interrupted", False)), frobenius="frobenius" in cert,
-                  nonpolynomial_laws=nonpolynomial)
+    res = Result(model=model, flow=flow, dim=dim, rank=rank, laws=laws, certificate=cert, timings=timings,
+                 notes=notes, interrupted=bool(meta.get("interrupted", False)), frobenius="frobenius" in cert,
+                 nonpolynomial_laws=nonpolynomial)
+    if isinstance(cert.get("weight_decay"), dict):  # gradient flow with weight decay: laws H(sθ) (flowlaws._weight_decay)
+        from ._weight_decay import decayed_result
+
+        res = replace(decayed_result(res, Fraction(cert["weight_decay"]["lambda"])), certificate=cert)
+    return res

@@ -27,7 +27,7 @@ from .engine.sign_flow import MAX_DIM, sign_analysis
 from .laws import Law
 from .models._model import Model
 
-__all__ = ["analyze_sign"]
+__all__ = ["analyze_sign", "result_from_certificate"]
 
 
 def analyze_sign(model: Model, flow: str, *, seed: int = 0, max_dim: int | None = None) -> Result:
@@ -64,6 +64,15 @@ def analyze_sign(model: Model, flow: str, *, seed: int = 0, max_dim: int | None 
     if lower < upper:
         notes.append(f"the count is between {lower} and {upper}: the sampled sign directions and the linear laws do not meet")
     return Result(model=model, flow=Flow(flow), dim=D, rank=out.rank, laws=laws, certificate=cert, notes=notes)
+
+
+def result_from_certificate(cert: dict[str, Any], model: Model, notes: list[str]) -> Result:
+    """The :class:`Result` of a sign-GD / Adam-type certificate (``flowlaws.load``)."""
+    laws = [Law(tuple(sorted(((int(c), ((int(v), 1),)) for v, c in (law.get("linear") or [[law["a"], 1]])),
+                             key=lambda t: t[1])), model.variables) for law in cert["laws"]]
+    notes = [*notes, f"local count: laws near the point {_short(cert['point'])}; the listed laws hold on {cert['region']}"]
+    return Result(model=model, flow=Flow(cert["flow"]["name"]), dim=int(cert["dim"]), rank=int(cert["rank"]), laws=laws,
+                  certificate=cert, notes=notes)
 
 
 def point_sign(point: list[int], j: int) -> int:

@@ -178,3 +178,12 @@ def test_cli_sign(tmp_path):
     out = tmp_path / "sign.json"
     assert main(["analyze", "factorization:1x1x1", "--flow", "sign", "--certificate", str(out)]) == 0
     assert main(["check", str(out)]) == 0
+
+
+def test_load_sign_certificate(tmp_path):
+    res = fl.analyze(fl.models.factorization(1, 2, 1), flow="sign")
+    path = str(tmp_path / "s.json")
+    res.save(path)
+    back = fl.load(path)
+    assert back.flow.name == "sign" and (back.count, back.complete) == (res.count, res.complete)
+    assert [str(h) for h in back.laws] == [str(h) for h in res.laws]

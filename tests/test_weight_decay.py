@@ -233,3 +233,47 @@ def test_is_conserved_with_weight_decay():
         fl.verify.assert_conserved(model, plain, weight_decay="1/10")
     with pytest.raises(DomainError, match="weight_decay"):
         fl.verify.is_conserved(model, plain, weight_decay=0.1)
+
+
+def test_load_keeps_weight_decay(tmp_path):
+    for res in (fl.analyze(fl.models.factorization(2, 2, 2), weight_decay="1/10"),
+                fl.analyze(fl.models.factorization(1, 2, 1), flow="momentum", weight_decay="1/10")):
+        path = str(tmp_path / "c.json")
+        res.save(path)
+        back = fl.load(path)
+        assert back.flow == res.flow and back.flow.weight_decay == Fraction(1, 10)
+        assert (back.dim, back.rank, back.count, back.complete) == (res.dim, res.rank, res.count, res.complete)
+        assert [str(h) for h in back.laws] == [str(h) for h in res.laws]
+
+
+def test_relu_mlp_ode_decayed_law_constant():
+    """A ReLU MLP trained by gradient flow with weight decay: each per-neuron law exp(2λt)·H stays constant."""
+    from flowlaws.dynamics import gradient_flow
+
+    model = fl.models.mlp([2, 3, 1], activation="relu")
+    res = fl.analyze(model, weight_decay="1/4")
+    lam, rng = 0.25, np.random.default_rng(2)
+    X, y = rng.normal(size=(8, 2)), rng.normal(size=8)
+    names = model.variables
+    idx = {n: i for i, n in enumerate(names)}
+    W1 = [[idx[f"W1[{j},{k}]"] for k in range(2)] for j in range(3)]
+    W2 = [idx[f"W2[0,{j}]"] for j in range(3)]
+
+    def grad(th):
+        A, a = th[W1], th[W2]
+        Z = X @ A.T
+        H = np.maximum(Z, 0)
+        r = H @ a - y
+        g = np.zeros_like(th)
+        g[W2] = H.T @ r / len(y)
+        g[np.array(W1)] = ((r[:, None] * (Z > 0) * a).T @ X) / len(y)
+        return g + lam * th
+
+    traj = gradient_flow(grad, rng.normal(size=model.dim), t_end=2.0, n_eval=21)
+    t = sympy.Symbol("t")
+    syms = [sympy.Symbol(v) for v in names]
+    for law in res.laws:
+        H = sympy.lambdify(syms, sympy.simplify(law.to_sympy() * sympy.exp(-law.time_rate * t)))
+        undecayed = np.array([H(*p) for p in traj.params])
+        decayed = np.exp(float(law.time_rate) * traj.times) * undecayed
+        assert np.max(np.abs(decayed - decayed[0])) < 1e-8 < 1e-2 < np.max(np.abs(undecayed - undecayed[0]))
