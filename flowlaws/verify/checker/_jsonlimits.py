@@ -75,20 +75,19 @@ def object_too_deep(obj: object, max_depth: int = MAX_JSON_DEPTH) -> bool:
     >>> object_too_deep({"a": [[1]]}, 2), object_too_deep({"a": [[1]]}, 3)
     (True, False)
     """
-    stack: list[tuple[object, int]] = [(obj, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, (list, tuple)):
-            children = item
-        else:
-            continue
+    level: list[object] = [obj] if isinstance(obj, (dict, list, tuple)) else []
+    depth = 1
+    while level:  # the containers at this depth, breadth first
         if depth > max_depth:
             return True
-        if _SCALARS.issuperset(map(type, children)):  # a long list of numbers: C-speed
-            continue
-        stack.extend((child, depth + 1) for child in children if type(child) not in _SCALARS)
+        below: list[object] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            if _SCALARS.issuperset(map(type, children)):  # a long list of numbers: C-speed
+                continue
+            below += [child for child in children if isinstance(child, (dict, list, tuple))]
+        level = below
+        depth += 1
     return False
 
 
