@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+
 from ..errors import BudgetExceeded, InvalidArgument
 from ..models._model import Model
 from .fields import explicit_fields
@@ -53,7 +55,7 @@ __all__ = ["SIGN_FLOWS", "SignAnalysis", "sign_analysis", "rational_rank"]
 
 SIGN_FLOWS = ("sign", "adam")
 MAX_DIM = 400
-MAX_COORDINATES = 20_000
+MAX_COORDINATES = 5_000
 
 
 @dataclass
@@ -140,12 +142,17 @@ def sign_analysis(model: Model, flow: str, *, seed: int = 0, max_dim: int = MAX_
     rank = 0
     budget = tries if tries is not None else 500 + 50 * D
     N = len(G)
+    big = max((abs(v) for row in G for v in row), default=0) * 10**4 * max(N, 1) >= 2**62
+    Gn = None if (big or not N) else np.array(G, dtype=np.int64)   # exact while no sum can overflow
     for attempt in range(budget if N else 0):
         if rank >= target:
             break
         R = (4, 60, 10**4)[attempt % 3]   # small and wide coefficients reach different sign patterns
         c = [rng.randint(-R, R) for _ in range(N)]
-        x = [sum(c[i] * G[i][j] for i in range(N)) for j in range(D)]
+        if Gn is not None:
+            x = [int(v) for v in np.array(c, dtype=np.int64) @ Gn]
+        else:
+            x = [sum(c[i] * G[i][j] for i in range(N)) for j in range(D)]
         if any(x[j] == 0 for j in used):
             continue   # a zero entry may change sign nearby: not a certified direction
         v = _reduce(basis, [_sign(v) for v in x])
