@@ -41,7 +41,7 @@ from ._rules import rule_for
 
 __all__ = ["LawMonitor", "DriftSummary"]
 
-_UPDATES = ("rule", "observed")
+_UPDATES = ("auto", "rule", "observed")
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,12 @@ class LawMonitor:
     mapping : mapping, optional
         ``{law variable: (parameter name, index)}`` for laws whose variables are not the
         module's names (as :class:`flowlaws.dynamics.TorchLawMonitor`).
-    update : {"rule", "observed"}
+    update : {"auto", "rule", "observed"}
         ``"rule"``: predict from the update the optimizer's rule gives (SGD, Adam, AdamW;
-        other optimizers fall back to the parameter change); ``"observed"``: always expand
-        along the parameter change (for float32 runs, where the rule and the rounded update
-        differ at first order).
+        other optimizers fall back to the parameter change); ``"observed"``: expand along the
+        parameter change as applied. ``"auto"`` (default): the rule when every law parameter
+        is float64, else the parameter change (in float32 the rebuilt update and the rounded
+        one differ at first order, by far more than the second-order drift).
 
     Raises
     ------
@@ -134,7 +135,7 @@ class LawMonitor:
     """
 
     def __init__(self, model: Any, laws: Any, optimizer: Any = None, *, every: int = 1,
-                 mapping: Mapping[str, Any] | None = None, update: str = "rule") -> None:
+                 mapping: Mapping[str, Any] | None = None, update: str = "auto") -> None:
         from ..dynamics._monitor import TorchLawMonitor
 
         laws = list(getattr(laws, "laws", laws))
@@ -210,7 +211,9 @@ class LawMonitor:
                                   "pass the optimizer of all the module's parameters (or laws of the trained ones)")
         self._group_of = torch.tensor([group_of[id(p)] for p in self._params], dtype=torch.long)[self._owner_param]
         self.optimizer = optimizer
-        self._rule = rule_for(optimizer) if self.update == "rule" else None
+        rule = self.update == "rule" or (
+            self.update == "auto" and all(p.dtype == torch.float64 for p in self._params))
+        self._rule = rule_for(optimizer) if rule else None
         self._handles = [optimizer.register_step_pre_hook(self._pre), optimizer.register_step_post_hook(self._post)]
         if not self._record_steps:
             self._record(0)
@@ -240,24 +243,30 @@ class LawMonitor:
             delta = parts["update"]
         else:
             delta = x1 - x0
-            parts = {"gradient": torch.zeros_like(x0), "weight_decay": torch.zeros_like(x0)}
-        coeffs = self._compiled.expand(x0, torch.stack([delta, parts["gradient"], parts["weight_decay"]]))
-        pred = coeffs[0, :, 1:]  # (k, degree): order 1, 2, ...
-        h0 = coeffs[0, :, 0]
+            parts = {"gradient": None, "weight_decay": None}
+        others = [v for v in (parts["gradient"], parts["weight_decay"]) if v is not None]
+        table = self._compiled.taylor(x0, delta, others, after=x1)
+        deg = self._compiled.degree
+        zero = torch.zeros(table.shape[0], dtype=table.dtype)
+        firsts = iter(table[:, deg + 1 : deg + 1 + len(others)].t())
+        grad_part = next(firsts) if parts["gradient"] is not None else zero
+        decay_part = next(firsts) if parts["weight_decay"] is not None else zero
+        pred = table[:, 1 : deg + 1]  # (k, degree): order 1, 2, ...
+        h0, h1 = table[:, 0], table[:, -1]
         self._steps_done += 1
         self._rows.append(torch.stack([
             pred.sum(dim=1),                 # predicted
-            self._compiled.values(x1) - h0,  # observed
+            h1 - h0,                         # observed
             pred[:, 0], pred[:, 1] if pred.shape[1] > 1 else torch.zeros_like(h0),
             pred[:, 2:].sum(dim=1),          # higher
-            coeffs[1, :, 1], coeffs[2, :, 1],  # first order of the gradient's and the decay's parts
+            grad_part, decay_part,           # first order of the gradient's and the decay's parts
         ]))
         if self._steps_done % self.every == 0:
-            self._record(self._steps_done, x1)
+            self._record(self._steps_done, h1)
 
-    def _record(self, step: int, x: torch.Tensor | None = None) -> None:
+    def _record(self, step: int, values: torch.Tensor | None = None) -> None:
         self._record_steps.append(step)
-        self._values.append(self._compiled.values(self.parameters() if x is None else x))
+        self._values.append(self._compiled.values(self.parameters()) if values is None else values)
 
     # ------------------------------------------------------------------ results
     def reset(self) -> None:

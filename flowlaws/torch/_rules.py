@@ -13,7 +13,8 @@ from what the optimizer holds, not read from the parameter change:
 
 Any other optimizer has no rule here: :func:`rule_for` returns None and the monitor uses the
 parameter change. Each update is returned with its parts: the plain gradient step ``−lr·g``
-and the decay ``−lr·wd·θ`` (the remainder is what momentum or preconditioning add).
+and the decay ``−lr·wd·θ``, None without decay (the remainder is what momentum or
+preconditioning add).
 
 What it does not check: ``differentiable``, ``capturable`` or ``fused`` variants are read the
 same way (their arithmetic is the same up to rounding).
@@ -47,7 +48,8 @@ def sgd_update(optimizer: Any, x: torch.Tensor, g: torch.Tensor, gather: Gathere
     if bool((mu != 0).any()):
         buf = gather(lambda p: optimizer.state.get(p, {}).get("momentum_buffer"))
         d = torch.where(mu != 0, torch.where(nesterov != 0, d + mu * buf, buf), d)
-    return {"update": -lr * d, "gradient": -lr * sign * g, "weight_decay": -lr * wd * x}
+    decay = -lr * wd * x if bool((wd != 0).any()) else None
+    return {"update": -lr * d, "gradient": -lr * sign * g, "weight_decay": decay}
 
 
 def adam_update(optimizer: Any, x: torch.Tensor, g: torch.Tensor, gather: Gatherer, group_of: torch.Tensor) -> dict:
@@ -71,6 +73,8 @@ def adam_update(optimizer: Any, x: torch.Tensor, g: torch.Tensor, gather: Gather
     bc2 = 1 - beta2**step
     adam = -(lr / bc1) * m / (v.sqrt() / bc2.sqrt() + eps)
     adam = torch.where(step > 0, adam, torch.zeros_like(adam))
+    if not bool((wd * decoupled != 0).any()):
+        return {"update": adam, "gradient": -lr * sign * g, "weight_decay": None}
     decay = -lr * wd * x * decoupled
     return {"update": adam + decay, "gradient": -lr * sign * g, "weight_decay": decay}
 

@@ -43,6 +43,15 @@ class ConvNet(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # tiny tensors: one thread is faster, and other jobs on the machine do not stall the runs
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def laws():
     res = fl.analyze(fl.models.from_torch(ConvNet(), (1, 1, 6, 6)))
@@ -131,17 +140,21 @@ def test_other_optimizers_use_the_parameter_change(laws):
 
 
 def test_float32_runs_expand_along_the_observed_update(laws):
-    torch.manual_seed(0)
-    net = ConvNet()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    x, y = torch.randn(32, 1, 6, 6), torch.randn(32, 1)
-    mon = LawMonitor(net, laws, opt, update="observed")
-    for _ in range(100):
-        opt.zero_grad()
-        nn.functional.mse_loss(net(x), y).backward()
-        opt.step()
-    mon.close()
-    assert mon.summary().max_relative_error <= 1e-9  # float32 parameters, read exactly into float64
+    errors = {}
+    for update in ["auto", "rule"]:
+        torch.manual_seed(0)
+        net = ConvNet()
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
+        x, y = torch.randn(32, 1, 6, 6), torch.randn(32, 1)
+        mon = LawMonitor(net, laws, opt, update=update)
+        for _ in range(100):
+            opt.zero_grad()
+            nn.functional.mse_loss(net(x), y).backward()
+            opt.step()
+        mon.close()
+        errors[update] = mon.summary().max_relative_error
+    assert errors["auto"] <= 1e-9  # float32 parameters, read exactly into float64: the parameter change
+    assert errors["rule"] > 1e-6  # −lr·g in float64 is not the float32 update: a first-order mismatch
 
 
 def test_names_shapes_and_arguments_are_checked(laws):
@@ -195,3 +208,39 @@ def test_importing_flowlaws_does_not_import_torch_and_a_missing_torch_is_one_cle
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
     assert out.returncode == 0, out.stderr
     assert "pip install 'flowlaws[torch]'" in out.stdout
+
+
+def test_compiled_taylor_matches_the_exact_step_drift_on_mixed_degree_polynomials():
+    from fractions import Fraction
+
+    from flowlaws.laws import Law
+    from flowlaws.torch._compiled import CompiledLaws
+    from flowlaws.verify import step_drift
+
+    rng = np.random.default_rng(3)
+    names = tuple(f"x{i}" for i in range(6))
+    laws = []
+    for _ in range(4):  # constants, squares, cross terms, cubes, a quartic x_i^2 x_j x_k
+        terms = {}
+        for _ in range(7):
+            k = int(rng.integers(0, 5))
+            vars_ = sorted(rng.choice(6, size=k, replace=True).tolist())
+            mono = tuple((v, vars_.count(v)) for v in sorted(set(vars_)))
+            terms[mono] = terms.get(mono, 0) + int(rng.integers(-3, 4))
+        laws.append(Law(tuple((c, m) for m, c in terms.items() if c), names))
+    compiled = CompiledLaws(laws)
+    assert compiled.degree == 4 and len(compiled._groups) >= 4
+    x = torch.tensor(rng.integers(-3, 4, 6), dtype=torch.float64)
+    d = torch.tensor(rng.integers(-3, 4, 6), dtype=torch.float64) / 8
+    v = torch.tensor(rng.integers(-3, 4, 6), dtype=torch.float64)
+    sub = list(compiled.support)
+    table = compiled.taylor(x[sub], d[sub], [v[sub]], after=(x + d)[sub])
+    for k, law in enumerate(laws):
+        exact = step_drift(law, [Fraction(int(t)) for t in x], update=[Fraction(float(t)) for t in d])
+        along_v = step_drift(law, [Fraction(int(t)) for t in x], update=[Fraction(int(t)) for t in v])
+        coeffs = list(exact.terms) + [Fraction(0)] * (compiled.degree - len(exact.terms))
+        assert table[k, 1 : compiled.degree + 1].tolist() == pytest.approx([float(c) for c in coeffs], abs=1e-12)
+        assert table[k, compiled.degree + 1].item() == pytest.approx(float(along_v.first_order), abs=1e-12)
+        h0 = table[k, 0].item()
+        assert table[k, -1].item() == pytest.approx(h0 + float(exact.exact), abs=1e-12)
+        assert compiled.values(x[sub])[k].item() == pytest.approx(h0, abs=1e-12)
