@@ -144,10 +144,18 @@ def _bias_names(names: Sequence[str], rows: int) -> str:
 def _layout(model: Any, variables: tuple[str, ...]) -> _Layout | None:
     if getattr(model, "kind", None) != "network" or not getattr(model, "layers", None):
         return None
+    last = _LAST_LAYOUT.get("key")
+    if last is not None and last[0] is model and last[1] is variables:  # a large model's names: read them once
+        return _LAST_LAYOUT["layout"]
     try:
-        return _Layout(model, variables)
+        lay = _Layout(model, variables)
     except ValueError:
-        return None
+        lay = None
+    _LAST_LAYOUT.update(key=(model, variables), layout=lay)
+    return lay
+
+
+_LAST_LAYOUT: dict[str, Any] = {}
 
 
 # -- templates: the polynomials of the recognised structures ------------------------
@@ -460,6 +468,8 @@ def group_laws(result: Any, model: Any = None) -> list[dict[str, Any]]:
     >>> [(g["kind"], g["layer"], sorted(g["entries"])) for g in group_laws(res)]
     [('layer-matrix', 1, [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)])]
     """
+    if model is None and (fast := _layer_blocks_groups(result)) is not None:
+        return fast
     if model is None:
         laws, model = list(result.laws), result.model
     else:
@@ -497,6 +507,32 @@ def group_laws(result: Any, model: Any = None) -> list[dict[str, Any]]:
         out.remove(other)
         out += group_block_laws(other["laws"], other["indices"])
         out.sort(key=lambda g: g["indices"][0])
+    return out
+
+
+def _layer_blocks_groups(result: Any) -> list[dict[str, Any]] | None:
+    """The groups of laws that come as whole hidden layers of rescaling laws (the triangular route's
+    lazy laws: neuron ``v`` of a layer at ``first + v``, built by one rule): the first and last law
+    of each layer are recognised as above, the others follow the rule; no other law is built."""
+    blocks = getattr(result.laws, "layer_blocks", lambda: None)()
+    if not blocks:
+        return None
+    laws = result.laws
+    lay = _layout(result.model, tuple(laws[0].variables))
+    if lay is None:
+        return None
+    p = _Printer(False)
+    out = []
+    for layer, first, count in blocks:
+        ends = [_law_form(laws[first + v], lay) for v in (0, count - 1)]
+        if any(f is None or f["kind"] != "neuron" or f["layer"] != layer for f in ends) or \
+                [f["index"] for f in ends] != [(0,), (count - 1,)]:  # type: ignore[index]
+            return None
+        form = _display_form(ends[0], lay)  # type: ignore[arg-type]
+        forms = [dict(form, index=(v,)) for v in range(count)]
+        out.append({"kind": form["kind"], "layer": layer, "laws": laws[first:first + count],
+                    "indices": list(range(first, first + count)), "forms": forms,
+                    "text": [_render(f, lay, p) for f in forms], "neurons": list(range(count))})
     return out
 
 

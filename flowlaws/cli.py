@@ -47,7 +47,7 @@ def _example_shape(value: str | None) -> tuple[int, ...] | None:
     return tuple(int(v) for v in value.strip().lower().split("x"))
 
 
-def _model(source: str, example_shape: str | None = None):
+def _model(source: str, example_shape: str | None = None, max_parameters: int | None = None):
     """The model named by a spec string, a ``GRAPH.json`` file or ``module:attr``.
 
     ``GRAPH.json`` holds a networkx node-link graph (``networkx.node_link_data``);
@@ -66,7 +66,9 @@ def _model(source: str, example_shape: str | None = None):
             f"--example-input-shape is for a torch module given as module:attr, not for {source!r}"
         )
     if kind.removesuffix("+bias") in SPEC_KINDS and ":" in source:
-        return parse(source)
+        from .models._builders import MAX_PARAMETERS
+
+        return parse(source, max_parameters=max(max_parameters or 0, MAX_PARAMETERS))  # --max-dim raises both
     if source.lower().endswith(".json") or os.path.isfile(source):
         return _graph_file(source)
     if _MODULE_ATTR.match(source):
@@ -222,10 +224,12 @@ def _analyze(args: argparse.Namespace) -> int:
     from ._analyze import analyze
     from .errors import BudgetExceeded
 
-    model = _model(args.spec, args.example_input_shape)
+    model = _model(args.spec, args.example_input_shape, args.max_dim)
     options: dict[str, Any] = {}
     if args.max_dim is not None:
         options["max_dim"] = args.max_dim
+    if getattr(args, "rank_proof", None) is not None:
+        options["rank_proof"] = args.rank_proof
     if args.weight_decay is not None:
         options["weight_decay"] = args.weight_decay
     progress = _progress(not args.json and not args.quiet, f"flowlaws analyze {args.spec}")
@@ -442,6 +446,9 @@ def _parser() -> argparse.ArgumentParser:
                         "proves only bounds")
     p.add_argument("--max-dim", type=int, default=None, metavar="N",
                    help="refuse models with more than N parameters (default 20000); raise it to try a larger model")
+    p.add_argument("--rank-proof", choices=("auto", "dense", "triangular"), default=None,
+                   help="how the rank is proved: triangular (layered ReLU MLPs: one path per pivot, checked in time "
+                        "linear in D), dense (bracket words), auto (default: triangular for such MLPs from D = 2000)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object (stable keys, see the README)")
     out.add_argument("--latex", action="store_true", help="print the laws as a LaTeX align* block")

@@ -161,7 +161,7 @@ def test_a_dense_rank_beyond_the_memory_is_refused_before_allocating(monkeypatch
     assert problem.memory_problem(5_000, available=22 * 2**30) is None
     monkeypatch.setattr(problem, "available_memory", lambda: 2**30)  # a 1 GiB machine
     with pytest.raises(BudgetExceeded, match="dim=6000 needs about 1 GiB"):
-        fl.analyze(fl.models.parse("relu:60x50x60"), max_dim=10_000)
+        fl.analyze(fl.models.parse("relu:60x50x60"), max_dim=10_000, rank_proof="dense")
 
 
 def test_a_scalar_phi_samples_one_row_per_point_so_no_candidate_is_spurious():

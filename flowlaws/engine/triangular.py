@@ -175,6 +175,11 @@ class RescalingLaws(Sequence):
     def __len__(self) -> int:
         return self._count
 
+    def layer_blocks(self) -> list[tuple[int, int, int]]:
+        """``(hidden layer, first law, count)`` per hidden layer, from the output side."""
+        layers = range(len(self.layers) - 2, 0, -1)
+        return [(l, first, variables.shape[0]) for l, (first, variables, _) in zip(layers, self._blocks)]
+
     def _where(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         for first, variables, coefs in self._blocks:
             if first <= k < first + variables.shape[0]:
@@ -233,25 +238,42 @@ class RescalingLaws(Sequence):
 
 
 class LazyLaws(Sequence):
-    """:class:`~flowlaws.laws.Law` objects of a :class:`RescalingLaws`, built on access."""
+    """:class:`~flowlaws.laws.Law` objects of a :class:`RescalingLaws`, built on access; a slice is
+    a view (nothing built).
 
-    def __init__(self, laws: RescalingLaws, variables: tuple[str, ...]) -> None:
+    >>> laws = RescalingLaws((2, 3, 1), False).law_objects(("a", "b", "c", "d", "e", "f", "u", "v", "w"))
+    >>> len(laws), str(laws[0]), len(laws[1:]), str(laws[1:][0])
+    (3, 'a^2 + b^2 - u^2', 2, 'c^2 + d^2 - v^2')
+    """
+
+    def __init__(self, laws: RescalingLaws, variables: tuple[str, ...], start: int = 0, stop: int | None = None) -> None:
         self._laws, self._variables = laws, variables
+        self._start, self._stop = start, len(laws) if stop is None else stop
 
     def __len__(self) -> int:
-        return len(self._laws)
+        return self._stop - self._start
 
     def __getitem__(self, k):  # type: ignore[override]
         from ..laws import Law
 
         if isinstance(k, slice):
-            return [self[i] for i in range(*k.indices(len(self)))]
+            start, stop, step = k.indices(len(self))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return LazyLaws(self._laws, self._variables, self._start + start, self._start + max(start, stop))
         if k < 0:
             k += len(self)
         if not 0 <= k < len(self):
             raise IndexError(k)
-        variables, coefs = self._laws.terms(k)
+        variables, coefs = self._laws.terms(self._start + k)
         return Law(tuple((c, ((v, 2),)) for v, c in zip(variables.tolist(), coefs.tolist())), self._variables)
+
+    def layer_blocks(self) -> list[tuple[int, int, int]] | None:
+        """``(hidden layer, first position, count)`` of the laws, neuron ``v`` at ``first + v``
+        (None for a view)."""
+        if self._start or self._stop != len(self._laws):
+            return None
+        return self._laws.layer_blocks()
 
     def __repr__(self) -> str:
         return f"<{len(self)} rescaling laws, built on access>"

@@ -318,7 +318,8 @@ def test_ctrl_c_prints_a_labelled_partial_result(tmp_path):
 def test_ctrl_c_on_a_long_real_analysis(tmp_path):
     code = ("import sys; import flowlaws.cli as c; print('READY', file=sys.stderr, flush=True); "
             "sys.exit(c.main(sys.argv[1:]))")
-    rc, out, err = _interrupt([sys.executable, "-c", code, "analyze", "relu:30x40x40x30", "--json"], tmp_path,
+    rc, out, err = _interrupt([sys.executable, "-c", code, "analyze", "relu:30x40x40x30", "--json",
+                               "--rank-proof", "dense"], tmp_path,
                               wait_ready=True, delay=1.0)
     assert "Traceback" not in err
     if rc == 0:  # pragma: no cover - a very fast machine finished first
