@@ -187,3 +187,18 @@ def test_load_sign_certificate(tmp_path):
     back = fl.load(path)
     assert back.flow.name == "sign" and (back.count, back.complete) == (res.count, res.complete)
     assert [str(h) for h in back.laws] == [str(h) for h in res.laws]
+
+
+def test_bounds_when_the_directions_fall_short(monkeypatch):
+    """Without sampled directions only the trivial upper bound D is proved: the result says bounds, and checks."""
+    import functools
+
+    import flowlaws._sign as sign_module
+    from flowlaws.engine.sign_flow import sign_analysis
+
+    monkeypatch.setattr(sign_module, "sign_analysis", functools.partial(sign_analysis, tries=0))
+    res = fl.analyze(fl.models.factorization(1, 1, 1), flow="sign")
+    assert not res.complete and res.bounds == (1, 2)
+    assert any("between 1 and 2" in note for note in res.notes)
+    report = fl.verify.check_certificate(res.certificate)
+    assert report["proved"] == {"upper_bound": 2, "lower_bound": 1, "exact": False}
