@@ -45,22 +45,28 @@ def json_too_deep(text: str, max_depth: int = MAX_JSON_DEPTH) -> int | None:
     return None
 
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = str.maketrans({"[": "(", "{": "(", "]": ")", "}": ")"})
+_KEEP = b'"[]{}'
+_DELETE = bytes(c for c in range(256) if c not in _KEEP)
+_PARENS = bytes.maketrans(b"[{]}", b"(())")
 
 
 def _shallow(text: str, max_depth: int) -> bool:
-    """True when the brackets outside strings surely nest at most ``max_depth`` deep (C-speed
-    passes: each removal of the innermost ``()`` pairs lowers the depth by one); False means
-    "measure exactly" (deep, unbalanced, or an unterminated string)."""
-    rest = _STRING.sub("", text)
-    if '"' in rest:
+    """True when the brackets outside strings surely nest at most ``max_depth`` deep, by C-speed
+    passes over bytes: escape pairs dropped, everything but quotes and brackets deleted, strings
+    (now quotes around brackets only) removed, then each removal of the innermost ``()`` pairs
+    lowers the depth by one. False means "measure exactly" (deep, unbalanced, or an
+    unterminated string)."""
+    data = text.encode("utf-8", "surrogatepass")
+    if b"\\" in data:
+        data = re.sub(rb"\\.", b"", data, flags=re.DOTALL)
+    data = re.sub(rb'"[^"]*"', b"", data.translate(None, _DELETE))
+    if b'"' in data:
         return False
-    rest = "".join(re.findall(r"[\[\]{}]+", rest)).translate(_BRACKETS)
+    rest = data.translate(_PARENS)
     for _ in range(max_depth):
         if not rest:
             return True
-        rest = rest.replace("()", "")
+        rest = rest.replace(b"()", b"")
     return not rest
 
 

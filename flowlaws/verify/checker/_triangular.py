@@ -48,8 +48,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._modp import is_prime
+from ._parsed import _finite
 from ._polys import int_str
 from ._rank_np import numpy_problem
+from ._varnames import check_network_names, check_printable_names
 from ._schema import LIMITS, SCHEMA, _bool, _describe, _fail, _int, _list, _object
 
 __all__ = ["check_triangular", "TRIANGULAR_LIMITS"]
@@ -80,6 +82,21 @@ def _offsets(layers: list[int], bias: bool) -> tuple[list[int], list[int], int]:
         b_off.append(pos if bias else -1)
         pos += layers[l] if bias else 0
     return w_off, b_off, pos
+
+
+def _information_fields(cert: Mapping) -> None:
+    """``library``, ``timings`` and ``meta``: information only, but typed as in the dense route."""
+    lib = cert.get("library", {})
+    if not isinstance(lib, Mapping) or not all(isinstance(k, str) for k in lib):
+        raise _fail(f"library: expected an object such as {{'name': 'flowlaws', 'version': '...'}}, got {_describe(lib)}")
+    for k, v in cert.get("timings", {}).items() if isinstance(cert.get("timings", {}), Mapping) else [(None, None)]:
+        if k is None:
+            raise _fail(f"timings: expected an object of seconds per phase, got {_describe(cert['timings'])}")
+        if type(v) not in (int, float) or not _finite(v):
+            raise _fail(f"timings.{k}: expected a finite number of seconds, got {_describe(v)}")
+    meta = cert.get("meta", {})
+    if not isinstance(meta, Mapping) or len(meta) > 64 or not all(isinstance(k, str) for k in meta):
+        raise _fail(f"meta: expected an object of at most 64 named fields (information only), got {_describe(meta)}")
 
 
 def _network(x: Any, dim: int) -> tuple[list[int], bool]:
@@ -322,14 +339,15 @@ def check_triangular(cert: Mapping, progress: Callable[[str, int, int], None] | 
     _object(cert, "certificate", _REQUIRED, _OPTIONAL)
     if cert["schema"] != SCHEMA:
         raise _fail(f"schema: {_describe(cert['schema'])} is not {SCHEMA!r}")
-    for key in _OPTIONAL:
-        if key in cert and not isinstance(cert[key], Mapping):
-            raise _fail(f"{key}: expected an object, got {_describe(cert[key])}")
+    _information_fields(cert)
     dim = _int(cert["dim"], "dim", lo=1, hi=TRIANGULAR_LIMITS["dim"])
     names = _list(cert["variables"], "variables", length=dim)
     if not all(isinstance(v, str) for v in names):
-        raise _fail("variables: every entry is a string (a parameter name)")
+        bad = next(i for i, v in enumerate(names) if not isinstance(v, str))
+        raise _fail(f"variables[{bad}]: expected a string, got {_describe(names[bad])}")
     layers, bias = _network(cert["model"], dim)
+    check_printable_names(names)
+    check_network_names(names, layers, bias)
     flow = cert["flow"]
     if not isinstance(flow, Mapping) or dict(flow) != {"name": "gradient"}:
         raise _fail(f"flow: the triangular proof is for plain gradient flow {{'name': 'gradient'}}, got {_describe(flow)}")

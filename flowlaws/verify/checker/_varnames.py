@@ -66,6 +66,8 @@ def check_printable_names(names: Sequence[str], where: str = "variables") -> Non
     ...
     flowlaws.errors.CertificateError: [schema] variables[1]='y\\x1b[2K' contains the control character '\\x1b': names are shown to users and must be printable
     """
+    if all(name and name.isascii() and name.isprintable() for name in names):  # the usual case, at C speed
+        return
     for k, name in enumerate(names):
         if not name:
             raise _fail(f"{where}[{k}] is empty: every variable needs a name")
@@ -83,6 +85,13 @@ def check_network_names(params: Sequence[str], layers: Sequence[int], bias: bool
     ``params`` are the parameter names only (for a phase flow, without the time
     coordinate and the velocities, whose names are checked against these).
     """
+    default = []
+    for l in range(1, len(layers)):  # the usual names W{l}[i,j], b{l}[i]: one comparison at C speed
+        default += [f"W{l}[{i},{j}]" for i in range(layers[l]) for j in range(layers[l - 1])]
+        default += [f"b{l}[{i}]" for i in range(layers[l])] if bias else []
+    if list(params) == default:
+        return
+    del default
     pos = 0
     seen: dict[str, int] = {}
     for l in range(1, len(layers)):
