@@ -48,7 +48,8 @@ class Result:
     rank : int
         Certified lower bound of the trace dimension at the certificate's point.
     laws : list of Law
-        Exact, independent laws (each checked as a polynomial identity).
+        Exact, independent laws (each checked as a polynomial identity). On the triangular
+        route (large ReLU MLPs) a read-only sequence that builds each ``Law`` when read.
     bounds : (int, int)
         Proved lower and upper bounds of the count: ``(len(laws), dim - rank)``, or
         ``(dim - rank, dim - rank)`` when the count is proved by Frobenius.
