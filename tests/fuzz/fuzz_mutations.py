@@ -562,7 +562,41 @@ def stress(cert: dict, ch: Any, donors: Sequence[dict]) -> str | None:
     return None
 
 
+def change_triangular(cert: dict, ch: Any, donors: Sequence[dict]) -> str | None:
+    """The triangular rank proof: its kind, pivots, paths and row order (on any base: a dense
+    certificate gains a ``rank_proof``)."""
+    op = ch.choice(["kind", "drop-kind", "swap-pivots", "pivot", "node", "reverse", "drop-witness"])
+    tri = cert.get("triangular")
+    if op == "kind":
+        cert["rank_proof"] = ch.choice(["dense", "triangular", "magic", 1, None, ["triangular"]])
+        return f"rank_proof = {cert['rank_proof']!r}"
+    if op == "drop-kind":
+        return "rank_proof deleted" if cert.pop("rank_proof", None) is not None else None
+    if op == "drop-witness":
+        return "triangular deleted" if cert.pop("triangular", None) is not None else None
+    if not isinstance(tri, dict) or not tri.get("pivots"):
+        return None
+    piv, paths = tri["pivots"], tri["paths"]
+    if op == "swap-pivots":
+        i, j = ch.integer(0, len(piv) - 1), ch.integer(0, len(piv) - 1)
+        piv[i], piv[j] = piv[j], piv[i]
+        return f"pivots {i} <-> {j}"
+    if op == "pivot":
+        i = ch.integer(0, len(piv) - 1)
+        piv[i] = ch.choice([0, piv[i] + 1, -1, cert.get("dim", 0), 2**64])
+        return f"pivots[{i}] = {piv[i]}"
+    if op == "node":
+        i = ch.integer(0, len(paths) - 1)
+        paths[i] = ch.choice([0, 1, -1, paths[i] + 1, 10**6])
+        return f"paths[{i}] = {paths[i]}"
+    width = len(paths) // len(piv)
+    rows = [paths[k * width:(k + 1) * width] for k in range(len(piv))][::-1]
+    tri["paths"], tri["pivots"] = [v for row in rows for v in row], piv[::-1]
+    return "rows reversed"
+
+
 MUTATORS: dict[str, Callable[[dict, Any, Sequence[dict]], str | None]] = {
+    "triangular": change_triangular,
     "replace": replace_value,
     "int": perturb_int,
     "number": perturb_number_string,

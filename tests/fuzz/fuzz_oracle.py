@@ -52,6 +52,7 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "xy,yz matrix metric": ("xy,yz", {"metric": [["1+x^2", "0", "0"], ["0", "1", "0"], ["0", "0", "2"]]}),
     "sym:1x3 rational laws": ("sym13", {}),  # log_laws: U[0,0]/U[0,1], U[0,0]/U[0,2]
     "corpus 909 frobenius": ("c909", {}),  # frobenius identities, 1 of 2 laws listed
+    "relu+bias:2x3x2 triangular": ("relu+bias:2x3x2", {"rank_proof": "triangular"}),  # paths and pivots
 }
 
 
