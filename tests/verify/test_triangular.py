@@ -246,3 +246,24 @@ def test_the_dense_kind_is_the_plain_certificate():
     res = fl.analyze(fl.models.mlp([2, 2, 1], "relu"))
     c = dict(res.certificate, rank_proof="dense")
     assert check_certificate(c)["proved"]["exact"]
+
+
+def test_the_engine_checks_its_own_laws_and_witness():
+    """RescalingLaws.verify is a real check (a changed coefficient or a dropped edge fails it), and
+    the witness's pivot entries are the products of the other weights on each path."""
+    from flowlaws.engine.triangular import RescalingLaws, diagonal
+
+    laws = RescalingLaws((3, 4, 2, 2), True)
+    assert laws.verify()
+    first, variables, coefs = laws._blocks[1]
+    laws._blocks[1] = (first, variables, coefs * np.r_[np.ones(coefs.size - 1, dtype=np.int64), 2])
+    assert not laws.verify()
+    laws._blocks[1] = (first, variables.copy(), coefs)
+    laws._blocks[1][1][0, 0] = laws._blocks[1][1][0, 1]  # an edge twice, another missing
+    assert not laws.verify()
+    w = witness((3, 4, 2, 2), True)
+    point = np.arange(2, w.rank + 100, dtype=np.int64)
+    E = w.edges()
+    want = [int(np.prod([point[f] for f in row if f >= 0 and f != piv], dtype=object) % 101)
+            for row, piv in zip(E, w.pivots)]
+    assert diagonal(w, point, 101).tolist() == want
