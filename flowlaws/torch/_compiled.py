@@ -2,9 +2,11 @@
 
 A law is a sparse polynomial ``Σ_t c_t Π_j x_{v_tj}^{e_tj}``. Its terms are grouped by their
 exponent pattern (``(2,)`` for a square ``x_i²``, ``(1, 1)`` for ``x_i x_j``, ...: a handful of
-groups), and each group is evaluated at once: one row gather of the vectors involved, a few
-elementwise products per factor column, one ``index_add`` per law. No Python loop over terms,
-laws or parameters runs per evaluation, only over the groups and their (few) factor columns.
+groups), sorted by variable, and each group is evaluated at once: a 1-D gather of each vector
+involved (almost sequential reads), a few elementwise products per factor column, and one
+product with the sparse (law × term) matrix of coefficients per output column, which applies
+the coefficients and sums per law. No Python loop over terms, laws or parameters runs per
+evaluation, only over the groups and their (few) factor columns.
 
 :meth:`CompiledLaws.taylor` gives, per law, the exact Taylor coefficients of ``h(x + s·Δ)``
 (``h(x)``, ``⟨∇h, Δ⟩``, ``Δᵀ∇²hΔ/2``, ...), the first-order terms along further directions,
@@ -17,6 +19,7 @@ Floats only; what it does not check: that the laws belong to the vectors it is g
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -30,16 +33,36 @@ __all__ = ["CompiledLaws"]
 class _Group:
     """Terms with one exponent pattern ``exps``: ``idx`` (T, F) local variables, ``coef`` and ``owner`` (T,)."""
 
-    def __init__(self, exps: tuple[int, ...], rows: list[list[int]], coefs: list[float], owner: list[int]) -> None:
+    def __init__(self, exps: tuple[int, ...], rows: list[list[int]], coefs: list[float], owner: list[int],
+                 n_laws: int) -> None:
         self.exps = exps
-        self.idx = torch.tensor(rows, dtype=torch.long).reshape(len(rows), len(exps))
+        idx = torch.tensor(rows, dtype=torch.long).reshape(len(rows), len(exps))
+        # terms in the order of their first variable: the gathers then read memory almost in sequence
+        order = torch.argsort(idx[:, 0], stable=True) if exps else torch.arange(len(rows))
+        self.idx = idx[order]
         self.cols = [self.idx[:, j].contiguous() for j in range(len(exps))]
-        self.coef = torch.tensor(coefs, dtype=torch.float64)
-        self.owner = torch.tensor(owner, dtype=torch.long)
+        self.coef = torch.tensor(coefs, dtype=torch.float64)[order]
+        self.owner = torch.tensor(owner, dtype=torch.long)[order]
+        T = len(rows)
+        with warnings.catch_warnings():  # sparse CSR is flagged "beta"; only its matrix-vector product is used
+            warnings.simplefilter("ignore")
+            # the (law x term) matrix of coefficients: S @ (per-term values) sums c_t * value_t per law
+            self.S = torch.sparse_coo_tensor(torch.stack([self.owner, torch.arange(T)]), self.coef,
+                                             (n_laws, T)).coalesce().to_sparse_csr()
+
+    def reduce(self, term: torch.Tensor | None) -> torch.Tensor:
+        """``Σ_t c_t · term_t`` per law (``term`` None: every term's value is 1)."""
+        if term is None:
+            term = torch.ones(self.coef.shape[0], dtype=torch.float64)
+        return self.S @ term
 
 
 class CompiledLaws:
     """``laws`` (over the same variables) as index tensors over their support.
+
+    The vectors given to its methods hold the support's values in order, or, with
+    ``positions`` (one per support variable) and ``size``, are vectors of length ``size`` where
+    support variable ``k`` is at ``positions[k]`` (e.g. a module's parameters flattened).
 
     Examples
     --------
@@ -55,13 +78,17 @@ class CompiledLaws:
     [[7.0, 4.0, 1.0, -1.0, 12.0]]
     """
 
-    def __init__(self, laws: Sequence[Law]) -> None:
+    def __init__(self, laws: Sequence[Law], *, positions: Sequence[int] | None = None, size: int | None = None) -> None:
         laws = list(laws)
         self.n_laws = len(laws)
-        used = sorted({v for h in laws for _, mono in h.terms for v, _ in mono})
-        self.support: tuple[int, ...] = tuple(used)
-        local = {v: k for k, v in enumerate(used)}
-        self.size = len(used)
+        used = self.support_of(laws)
+        self.support: tuple[int, ...] = used
+        if positions is None:  # the vectors hold the support's values, in order
+            positions, size = range(len(used)), len(used)
+        elif len(positions) != len(used) or size is None:
+            raise InvalidArgument(f"positions: {len(positions)} given for {len(used)} support variables, and a size")
+        local = {v: int(positions[k]) for k, v in enumerate(used)}
+        self.size = int(size)  # type: ignore[arg-type]
         groups: dict[tuple[int, ...], tuple[list[list[int]], list[float], list[int]]] = {}
         degree = 0
         for k, h in enumerate(laws):  # once, at compile time
@@ -74,7 +101,12 @@ class CompiledLaws:
                 coefs.append(float(c))
                 owner.append(k)
         self.degree = degree
-        self._groups = [_Group(exps, *lists) for exps, lists in sorted(groups.items())]
+        self._groups = [_Group(exps, *lists, n_laws=self.n_laws) for exps, lists in sorted(groups.items())]
+
+    @staticmethod
+    def support_of(laws: Sequence[Law]) -> tuple[int, ...]:
+        """The indices of the variables some law uses, increasing."""
+        return tuple(sorted({v for h in laws for _, mono in h.terms for v, _ in mono}))
 
     def _check(self, x: torch.Tensor) -> None:
         if x.shape[-1] != self.size:
@@ -85,12 +117,8 @@ class CompiledLaws:
         self._check(x)
         out = torch.zeros(self.n_laws, dtype=x.dtype)
         for g in self._groups:
-            term = g.coef.to(x.dtype)
-            if g.exps:
-                A = x[g.idx]  # (T, F)
-                for j, e in enumerate(g.exps):
-                    term = term * A[:, j] ** e
-            out.index_add_(0, g.owner, term)
+            term = _mul(1, *[_pow(x.index_select(0, g.cols[j]), e) for j, e in enumerate(g.exps)])
+            out += g.reduce(term)
         return out
 
     def taylor(self, x: torch.Tensor, delta: torch.Tensor, others: Sequence[torch.Tensor] = (),
@@ -106,42 +134,46 @@ class CompiledLaws:
         n_cols = self.degree + 1 + len(others) + (after is not None)
         out = torch.zeros(n_cols, self.n_laws, dtype=x.dtype)
         for g in self._groups:
-            coef = g.coef.to(x.dtype)
+            # per-term values without the coefficient (S @ folds it in); None stands for 1
             cols: list[torch.Tensor | None] = [None] * n_cols
-            if not g.exps:  # constant terms
-                cols[0] = coef
-                if after is not None:
-                    cols[-1] = coef
-            else:
-                F = len(g.exps)
-                a = [x.index_select(0, g.cols[j]) for j in range(F)]  # 1-D gathers, terms sorted by law
-                b = [delta.index_select(0, g.cols[j]) for j in range(F)]
-                poly: list[torch.Tensor | None] = [coef]
-                for j, e in enumerate(g.exps):  # multiply by (a_j + s b_j)^e, binomially
-                    factor = [_mul(math.comb(e, m), _pow(a[j], e - m), _pow(b[j], m)) for m in range(e + 1)]
-                    new: list[torch.Tensor | None] = [None] * (len(poly) + e)
-                    for k, pk in enumerate(poly):
-                        if pk is None:  # a zero coefficient
-                            continue
-                        for m, f in enumerate(factor):
-                            new[k + m] = _add(new[k + m], _mul(1, pk, f))
-                    poly = new
-                cols[: len(poly)] = poly
-                if others:
-                    pows = [_pow(a[j], e) for j, e in enumerate(g.exps)]
-                    partial = []  # ∂_j of the term
-                    for j, e in enumerate(g.exps):
-                        partial.append(_mul(e, coef, _pow(a[j], e - 1), *[p for l, p in enumerate(pows) if l != j]))
-                    for i, v in enumerate(others):
-                        first = None
-                        for j in range(F):
-                            first = _add(first, _mul(1, partial[j], v.index_select(0, g.cols[j])))
-                        cols[self.degree + 1 + i] = first
-                if after is not None:
-                    cols[-1] = _mul(1, coef, *[_pow(after.index_select(0, g.cols[j]), e) for j, e in enumerate(g.exps)])
-            for k, col in enumerate(cols):  # per column: a 1-D index_add is faster than a 2-D one
-                if col is not None:
-                    out[k].index_add_(0, g.owner, col.expand(g.owner.shape[0]))
+            present = [True] * n_cols
+            F = len(g.exps)
+            a = [x.index_select(0, g.cols[j]) for j in range(F)]  # 1-D gathers, terms sorted by variable
+            b = [delta.index_select(0, g.cols[j]) for j in range(F)]
+            poly: list[torch.Tensor | None] = [None]  # the constant 1
+            for j, e in enumerate(g.exps):  # multiply by (a_j + s b_j)^e, binomially
+                factor = [_mul(math.comb(e, m), _pow(a[j], e - m), _pow(b[j], m)) for m in range(e + 1)]
+                if j == 0:
+                    poly = factor
+                    continue
+                new: list[torch.Tensor | None] = [None] * (len(poly) + e)
+                hit = [False] * len(new)
+                for k, pk in enumerate(poly):
+                    for m, f in enumerate(factor):
+                        new[k + m] = _add(new[k + m], _mul(1, pk, f)) if hit[k + m] else _mul(1, pk, f)
+                        hit[k + m] = True
+                poly = new
+            cols[: len(poly)] = poly
+            for k in range(len(poly), self.degree + 1):
+                present[k] = False  # orders above this group's degree: 0
+            if others:
+                pows = [_pow(a[j], e) for j, e in enumerate(g.exps)]
+                partial = [_mul(e, _pow(a[j], e - 1), *[p for l, p in enumerate(pows) if l != j])
+                           for j, e in enumerate(g.exps)]  # ∂_j of the term (without its coefficient)
+                for i, v in enumerate(others):
+                    first = None
+                    for j in range(F):
+                        vj = v.index_select(0, g.cols[j])
+                        first = _add(first, vj if partial[j] is None else partial[j] * vj)
+                    cols[self.degree + 1 + i] = first
+                if not F:
+                    for i in range(len(others)):
+                        present[self.degree + 1 + i] = False  # constants have no gradient
+            if after is not None:
+                cols[-1] = _mul(1, *[_pow(after.index_select(0, g.cols[j]), e) for j, e in enumerate(g.exps)])
+            for k in range(n_cols):
+                if present[k]:
+                    out[k] += g.reduce(cols[k])
         return out.t().contiguous()
 
 

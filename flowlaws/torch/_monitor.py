@@ -152,8 +152,8 @@ class LawMonitor:
             raise InvalidArgument(f"update={update!r}: expected one of {_UPDATES}")
         resolved = TorchLawMonitor(model, laws, mapping=mapping)  # names and shapes, checked there
         self.model, self.laws, self.every, self.update = model, tuple(laws), every, update
-        self._compiled = CompiledLaws(laws)
-        entries = [resolved.entries[v] for v in self._compiled.support]
+        support = CompiledLaws.support_of(laws)
+        entries = [resolved.entries[v] for v in support]
         params = dict(model.named_parameters())
         names = list(dict.fromkeys(name for name, _ in entries))
         self._params = [params[n] for n in names]
@@ -164,9 +164,9 @@ class LawMonitor:
             total += params[n].numel()
         flat = [offsets[name] + (int(np.ravel_multi_index(index, tuple(params[name].shape))) if index else 0)
                 for name, index in entries]
-        self._index = torch.tensor(flat, dtype=torch.long)
-        self._owner_param = torch.tensor(
-            [k for k, n in enumerate(names) for _ in range(params[n].numel())], dtype=torch.long)[self._index]
+        # the laws read the flattened law parameters directly: no gather of the law variables per step
+        self._compiled = CompiledLaws(laws, positions=flat, size=total)
+        self._numel = torch.tensor([params[n].numel() for n in names], dtype=torch.long)
         self.optimizer: Any = None
         self._handles: list[Any] = []
         self.reset()
@@ -175,15 +175,15 @@ class LawMonitor:
 
     # ------------------------------------------------------------------ reading the module
     def _gather(self, read: Any) -> torch.Tensor:
-        """The law variables of ``read(p)`` for every law parameter ``p`` (None -> zeros), float64."""
+        """``read(p)`` for every parameter ``p`` the laws read, flattened and concatenated (None -> zeros), float64."""
         parts = []
         for p in self._params:  # the few parameter tensors the laws read, one cat
             t = read(p)
             parts.append(as_float64(t).reshape(-1) if t is not None else torch.zeros(p.numel(), dtype=torch.float64))
-        return torch.cat(parts)[self._index]
+        return torch.cat(parts)
 
     def parameters(self) -> torch.Tensor:
-        """The current values of the law variables the laws use (float64, in ``support`` order)."""
+        """The parameters the laws read, flattened in ``named_parameters()`` order and concatenated (float64)."""
         return self._gather(lambda p: p)
 
     def evaluate(self) -> np.ndarray:
@@ -209,7 +209,8 @@ class LawMonitor:
         if missing:
             raise InvalidArgument(f"the laws read parameter {missing[0]!r}, which the optimizer does not train: "
                                   "pass the optimizer of all the module's parameters (or laws of the trained ones)")
-        self._group_of = torch.tensor([group_of[id(p)] for p in self._params], dtype=torch.long)[self._owner_param]
+        self._group_of = torch.tensor([group_of[id(p)] for p in self._params], dtype=torch.long).repeat_interleave(
+            self._numel)
         self.optimizer = optimizer
         rule = self.update == "rule" or (
             self.update == "auto" and all(p.dtype == torch.float64 for p in self._params))
@@ -233,7 +234,8 @@ class LawMonitor:
         self.close()
 
     def _pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        self._before = (self.parameters(), self._gather(lambda p: p.grad))
+        grads = self._gather(lambda p: p.grad) if self._rule is not None else None  # only the rules read them
+        self._before = (self.parameters(), grads)
 
     def _post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         x0, g = self._before
@@ -323,6 +325,6 @@ class LawMonitor:
 
     def __repr__(self) -> str:
         state = "attached" if self.optimizer is not None else "detached"
-        return (f"LawMonitor({len(self.laws)} laws over {self._compiled.size} entries of "
+        return (f"LawMonitor({len(self.laws)} laws over {len(self._compiled.support)} entries of "
                 f"{len(self._params)} parameters, {self._steps_done} steps, {state})")
 
