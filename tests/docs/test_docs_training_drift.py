@@ -35,3 +35,12 @@ def test_the_page_quotes_the_measured_ratios():
         assert float(lr) == measured["lr"] and float(n_lr) == measured["steps_times_lr"]
         assert float(ratio) == round(measured["ratio"], 2)
     assert abs(DATA["eta_squared"][1]["ratio"] - 4) < 0.1  # N·η = 1: within 2.5% of 4
+
+
+def test_the_page_quotes_the_measured_errors_and_costs():
+    sgd = DATA["runs"]["sgd"]
+    assert f"{max(sgd['relative_error_per_law']):.1e}" in PAGE
+    for run in ["momentum", "adamw"]:
+        assert f"Predicted = observed to {DATA['runs'][run]['max_relative_error']:.1e}" in PAGE
+    mlp = DATA["cost"]["mlp"]
+    assert f"| {mlp['float32']['ms_per_step_without_monitor']:.1f} ms | {mlp['float32']['ms_per_step_with_monitor']:.1f} ms |" in PAGE
