@@ -235,13 +235,19 @@ class LawMonitor:
 
     def _pre(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         grads = self._gather(lambda p: p.grad) if self._rule is not None else None  # only the rules read them
-        self._before = (self.parameters(), grads)
+        skipped = None  # torch's optimizers leave a parameter without .grad untouched (no decay, no momentum)
+        if self._rule is not None and any(p.grad is None for p in self._params):
+            has = torch.tensor([p.grad is not None for p in self._params], dtype=torch.float64)
+            skipped = has.repeat_interleave(self._numel)
+        self._before = (self.parameters(), grads, skipped)
 
     def _post(self, optimizer: Any, args: Any, kwargs: Any) -> None:
-        x0, g = self._before
+        x0, g, mask = self._before
         x1 = self.parameters()
         if self._rule is not None:
             parts = self._rule(optimizer, x0, g, self._gather, self._group_of)
+            if mask is not None:
+                parts = {k: (v * mask if v is not None else None) for k, v in parts.items()}
             delta = parts["update"]
         else:
             delta = x1 - x0

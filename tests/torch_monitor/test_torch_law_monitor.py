@@ -244,3 +244,18 @@ def test_compiled_taylor_matches_the_exact_step_drift_on_mixed_degree_polynomial
         h0 = table[k, 0].item()
         assert table[k, -1].item() == pytest.approx(h0 + float(exact.exact), abs=1e-12)
         assert compiled.values(x[sub])[k].item() == pytest.approx(h0, abs=1e-12)
+
+
+def test_a_parameter_without_gradient_is_left_alone_as_the_optimizer_does(laws):
+    torch.manual_seed(0)
+    net = ConvNet().double()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=0.1)
+    x, y = torch.randn(16, 1, 6, 6, dtype=torch.float64), torch.randn(16, 1, dtype=torch.float64)
+    with LawMonitor(net, laws, opt) as mon:
+        for step in range(20):
+            opt.zero_grad(set_to_none=True)
+            nn.functional.mse_loss(net(x), y).backward()
+            if step % 2:
+                net.conv2.weight.grad = None  # skipped by SGD: no decay, no momentum on it this step
+            opt.step()
+    assert mon.summary().max_relative_error <= 1e-9
