@@ -145,7 +145,7 @@ class LawMonitor:
                                       "(e.g. flowlaws.analyze(flowlaws.models.from_torch(model, x)).laws)")
             if h.time_rate:
                 raise InvalidArgument(f"law {h!r} is time dependent (time_rate={h.time_rate}): the step identity is for "
-                                      "gradient-flow laws h(θ); use flow='gradient' laws")
+                                      "gradient-flow laws h(θ) (the default flow of flowlaws.analyze)")
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise InvalidArgument(f"every={every!r}: expected an int >= 1 (record the laws every that many steps)")
         if update not in _UPDATES:
