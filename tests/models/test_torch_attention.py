@@ -1,0 +1,259 @@
+"""from_torch on attention, softmax heads and LayerNorm (issue 17): the reparametrization against one
+written by hand, counts against the theorems, an independent SymPy brute force and the certificate checker."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+
+import flowlaws as fl
+from flowlaws.errors import UnsupportedArchitecture
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = torch.nn.functional
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "algebra"))
+from test_bruteforce import brute_force_trace_rank  # noqa: E402
+
+
+def sym_matrix(name, rows, cols):
+    return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}[{i},{j}]"))
+
+
+def normalized(exprs):
+    """Polynomials up to a constant factor (the coefficient of their first term is 1)."""
+    out = set()
+    for e in exprs:
+        p = sympy.Poly(sympy.expand(e), *sorted(e.free_symbols, key=str))
+        out.add(sympy.expand(e / p.coeffs()[0]))
+    return out
+
+
+def certified(model):
+    res = fl.analyze(model)
+    assert res.complete
+    fl.verify.check_certificate(res.certificate)
+    for law in res.laws:
+        assert fl.verify.is_conserved(model, law)
+    return res
+
+
+class SingleHead(nn.Module):
+    def __init__(self, d, k):
+        super().__init__()
+        self.q, self.k, self.v = (nn.Linear(d, k, bias=False) for _ in range(3))
+        self.o = nn.Linear(k, d, bias=False)
+
+    def forward(self, x):
+        scores = self.q(x) @ self.k(x).transpose(-2, -1) / 3.0
+        return self.o(torch.softmax(scores, dim=-1) @ self.v(x))
+
+
+class MultiHead(nn.Module):
+    """Hand-written multi-head self-attention, heads by view + transpose."""
+
+    def __init__(self, d, heads, hd):
+        super().__init__()
+        self.h, self.hd = heads, hd
+        self.q, self.k, self.v = (nn.Linear(d, heads * hd, bias=False) for _ in range(3))
+        self.o = nn.Linear(heads * hd, d, bias=False)
+
+    def forward(self, x):
+        B, T, _ = x.shape
+        q, k, v = (f(x).view(B, T, self.h, self.hd).transpose(1, 2) for f in (self.q, self.k, self.v))
+        a = F.softmax(q @ k.transpose(-2, -1) * self.hd ** -0.5, dim=-1)
+        return self.o((a @ v).transpose(1, 2).reshape(B, T, self.h * self.hd))
+
+
+def hand_phi(d, heads, hd):
+    """φ = (Q_h K_hᵀ, V_h O_hᵀ) per head, from the parameters' names (PyTorch's layout: W_q ∈ R^{H·hd × d})."""
+    Wq, Wk, Wv = (sym_matrix(n, heads * hd, d) for n in ("q.weight", "k.weight", "v.weight"))
+    Wo = sym_matrix("o.weight", d, heads * hd)
+    phi = []
+    for h in range(heads):
+        rows = slice(h * hd, (h + 1) * hd)
+        phi += list(Wq[rows, :].T * Wk[rows, :]) + list(Wv[rows, :].T * Wo[:, rows].T)
+    return phi
+
+
+@pytest.mark.parametrize("d, k", [(2, 1), (3, 1), (2, 2), (3, 2)])
+def test_single_head_laws_are_functions_of_QQ_minus_KK_and_VV_minus_OO(d, k):
+    model = fl.models.from_torch(SingleHead(d, k), (1, 3, d))
+    assert normalized(model.phi) == normalized(hand_phi(d, 1, k))  # the reparametrization is the one by hand
+    res = certified(model)
+    assert res.count == k * (k + 1)  # k(k+1)/2 per product (DESIGN section 4, r = k <= N = 2d)
+    xs = [sympy.Symbol(v) for v in model.variables]
+    assert res.count == model.dim - brute_force_trace_rank(hand_phi(d, 1, k), xs, depth=3)
+    # the entries of W_q W_qᵀ − W_k W_kᵀ and W_v W_vᵀ − W_oᵀ W_o are laws, and as many independent ones
+    # as the count: every law is (locally) a function of them
+    Wq, Wk, Wv = (sym_matrix(n, k, d) for n in ("q.weight", "k.weight", "v.weight"))
+    Wo = sym_matrix("o.weight", d, k)
+    entries = []
+    for M in (Wq * Wq.T - Wk * Wk.T, Wv * Wv.T - Wo.T * Wo):
+        entries += [M[i, j] for i in range(k) for j in range(i, k)]
+    for e in entries:
+        assert fl.verify.is_conserved(model, e)
+    J = sympy.Matrix([[sympy.diff(e, x) for x in xs] for e in entries])
+    point = {x: sympy.Integer((7 * i) % 11 - 5) for i, x in enumerate(xs)}
+    assert J.subs(point).rank() == res.count
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_multihead_attention_module_has_the_per_head_laws(bias):
+    torch.manual_seed(0)
+    mha = nn.MultiheadAttention(4, 2, batch_first=True, bias=bias)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = mha
+
+        def forward(self, x):
+            return self.attn(x, x, x)[0]
+
+    model = fl.models.from_torch(Net(), (1, 3, 4))
+    res = certified(model)
+    assert res.count == 2 * fl.analyze(fl.models.attention(4, 2)).count  # 2 heads x 6
+    for law in res.laws:  # no law mixes the heads: its rows of in_proj_weight belong to one head
+        rows = {int(str(s).split("[")[1].split(",")[0].rstrip("]")) for s in law.to_sympy().free_symbols
+                if "in_proj" in str(s)}
+        assert len({r % 4 // 2 for r in rows}) == 1, law
+    if bias:
+        assert any("key bias" in n for n in model.notes)
+
+
+def test_hand_written_multihead_matches_the_module_and_brute_force():
+    model = fl.models.from_torch(MultiHead(2, 2, 1), (1, 3, 2))
+    assert normalized(model.phi) == normalized(hand_phi(2, 2, 1))
+    res = certified(model)
+    xs = [sympy.Symbol(v) for v in model.variables]
+    assert res.count == model.dim - brute_force_trace_rank(hand_phi(2, 2, 1), xs, depth=3) == 4
+
+
+def test_scaled_dot_product_attention_is_read_like_the_hand_written_one():
+    class SDPA(SingleHead):
+        def forward(self, x):
+            return self.o(F.scaled_dot_product_attention(self.q(x), self.k(x), self.v(x)))
+
+    model = fl.models.from_torch(SDPA(3, 2), (1, 2, 3))
+    assert normalized(model.phi) == normalized(hand_phi(3, 1, 2))
+
+
+def test_attention_misuse_is_refused_with_the_node():
+    class Masked(SingleHead):
+        def forward(self, x):
+            s = self.q(x) @ self.k(x).transpose(-2, -1)
+            return self.o(torch.softmax(s + 1, dim=-1) @ self.v(x))
+
+    class WrongAxis(SingleHead):
+        def forward(self, x):
+            return self.o(torch.softmax(self.q(x) @ self.k(x).transpose(-2, -1), dim=1) @ self.v(x))
+
+    with pytest.raises(UnsupportedArchitecture, match="scores"):
+        fl.models.from_torch(Masked(2, 1), (1, 3, 2))
+    with pytest.raises(UnsupportedArchitecture, match="dim=1"):
+        fl.models.from_torch(WrongAxis(2, 1), (1, 3, 2))
+    mha = nn.MultiheadAttention(2, 1)
+
+    class SeqFirst(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = mha
+
+        def forward(self, x):
+            return self.a(x, x, x)[0]
+
+    with pytest.raises(UnsupportedArchitecture, match="batch_first"):
+        fl.models.from_torch(SeqFirst(), (1, 3, 2))
+
+
+# -- softmax / cross-entropy heads ------------------------------------------------------------------
+class Head(nn.Module):
+    def __init__(self, m, n, hidden=0, bias=False, log=True):
+        super().__init__()
+        self.body = nn.Linear(m, hidden, bias=bias) if hidden else None
+        self.out = nn.Linear(hidden or m, n, bias=bias)
+        self.log = log
+
+    def forward(self, x):
+        if self.body is not None:
+            x = torch.relu(self.body(x))
+        z = self.out(x)
+        return F.log_softmax(z, dim=-1) if self.log else z
+
+
+@pytest.mark.parametrize("m, n", [(1, 2), (2, 3), (3, 2)])
+def test_softmax_layer_has_m_laws_sum_of_each_column(m, n):
+    model = fl.models.from_torch(Head(m, n), (1, m))
+    res = certified(model)
+    assert res.count == m
+    cols = [sum(sympy.Symbol(f"out.weight[{i},{j}]") for i in range(n)) for j in range(m)]
+    for c in cols:
+        assert fl.verify.is_conserved(model, c)
+    xs = [sympy.Symbol(v) for v in model.variables]
+    assert sympy.Matrix([[sympy.diff(c, x) for x in xs] for c in cols]).rank() == m
+    # the same from the logits with loss="cross_entropy", and by brute force on z_i − z_0
+    same = fl.models.from_torch(Head(m, n, log=False), (1, m), loss="cross_entropy")
+    assert fl.analyze(same).count == m
+    W = sym_matrix("out.weight", n, m)
+    phi = [W[i, j] - W[0, j] for i in range(1, n) for j in range(m)]
+    assert model.dim - brute_force_trace_rank(phi, xs, depth=2) == m
+
+
+@pytest.mark.parametrize("m, hidden, n, bias", [(2, 2, 2, False), (2, 3, 3, False), (1, 2, 3, True)])
+def test_softmax_head_after_a_relu_layer_adds_one_law_per_column(m, hidden, n, bias):
+    """Theorem (proved in docs/torch.md): hidden ReLU neurons + one law per column of the last layer
+    (+ one for its bias), since in an orthonormal basis whose first vector is (1,...,1)/√n the model
+    reads only the other n − 1 rows, a ReLU net with n − 1 ≥ 1 outputs (one law per hidden neuron)."""
+    module = Head(m, n, hidden=hidden, bias=bias, log=False)
+    res = certified(fl.models.from_torch(module, (1, m), loss="cross_entropy"))
+    assert res.count == hidden + hidden + (1 if bias else 0)
+    plain = fl.analyze(fl.models.from_torch(module, (1, m)))
+    assert plain.count == hidden
+
+
+# -- LayerNorm -------------------------------------------------------------------------------------
+def test_layer_norm_reads_differences_and_says_what_it_idealizes():
+    class LN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(2, 3, bias=False)
+            self.norm = nn.LayerNorm(3, elementwise_affine=False)
+            self.fc2 = nn.Linear(3, 2, bias=False)
+
+        def forward(self, x):
+            return self.fc2(self.norm(self.fc1(x)))
+
+    model = fl.models.from_torch(LN(), (1, 2))
+    res = certified(model)
+    assert res.count == 2  # the column sums of fc1 (translation invariance of the centring)
+    for j in range(2):
+        assert fl.verify.is_conserved(model, sum(sympy.Symbol(f"fc1.weight[{i},{j}]") for i in range(3)))
+    assert any("eps is taken as 0" in n and "lower bound" in n for n in model.notes)
+
+
+def test_transformer_block_count_matches_the_per_part_theorems_and_brute_force():
+    """attention (H heads of hd, in_proj biases) + residual + LayerNorm + ReLU MLP + residual:
+    per head hd(hd+1)/2 score laws, hd(hd+1)/2 value laws (O_h is read modulo its column sums:
+    V_h (P O_h)ᵀ with P the centring, r = hd <= N = 2d) and the hd column sums of O_h; one law Σ out_proj.bias; one per hidden ReLU neuron."""
+    block = Block(2, 1, 2)
+    model = fl.models.from_torch(block, (1, 2, 2))
+    res = certified(model)
+    hd, H, hidden = 2, 1, 2
+    assert res.count == H * (hd * (hd + 1) + hd) + 1 + hidden
+    xs = [sympy.Symbol(v) for v in model.variables]
+    assert res.count == model.dim - brute_force_trace_rank(model.phi, xs, depth=2)
+
+
+class Block(nn.Module):
+    def __init__(self, d=4, heads=2, hidden=8):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.norm = nn.LayerNorm(d)
+        self.fc1, self.fc2 = nn.Linear(d, hidden), nn.Linear(hidden, d)
+
+    def forward(self, x):
+        y = self.norm(x + self.attn(x, x, x, need_weights=False)[0])
+        return y + self.fc2(torch.relu(self.fc1(y)))
