@@ -37,7 +37,8 @@ __all__ = ["trace_to_graph", "SUPPORTED"]
 SUPPORTED = (
     "Linear, Conv1d/Conv2d, ReLU, LeakyReLU, Identity, Dropout, Flatten/view/reshape/permute, "
     "AvgPool1d/2d, AdaptiveAvgPool1d/2d, MaxPool1d/2d (as gates), mean/sum over non-batch dims, + and - of tensors, torch.cat, "
-    "scaling by an int (x * 2, x / 4)"
+    "scaling by an int (x * 2, x / 4), nn.MultiheadAttention (batch_first) and softmax(q @ k.transpose(-2, -1)) @ v, "
+    "LayerNorm, a final softmax/log_softmax"
 )
 
 

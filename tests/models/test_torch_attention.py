@@ -257,3 +257,53 @@ class Block(nn.Module):
     def forward(self, x):
         y = self.norm(x + self.attn(x, x, x, need_weights=False)[0])
         return y + self.fc2(torch.relu(self.fc1(y)))
+
+
+# -- LawMonitor.from_torch reads these laws by name ---------------------------------------------------
+def test_law_monitor_reads_attention_laws_by_name_against_hand_computed_values():
+    from flowlaws.dynamics import LawMonitor
+
+    torch.manual_seed(5)
+    block = Block(4, 2, 3)
+    res = fl.analyze(fl.models.from_torch(block, (1, 3, 4)))
+    mon = LawMonitor.from_torch(block, res.laws)
+    mon.record()
+    values = [float(v) for v in mon.values[0]]
+    W = block.attn.in_proj_weight.detach().double()
+    b = block.attn.in_proj_bias.detach().double()
+    O = block.attn.out_proj.weight.detach().double()
+    hand = []
+    for h in range(2):
+        q, k = slice(2 * h, 2 * h + 2), slice(4 + 2 * h, 4 + 2 * h + 2)
+        M = W[q] @ W[q].T + torch.outer(b[q], b[q]) - W[k] @ W[k].T  # Q̃ᵀQ̃ − KᵀK of head h
+        hand += [float(M[0, 0]), float(M[1, 1]), float(M[0, 1])]
+        hand += [float(O[:, 2 * h + c].sum()) for c in range(2)]  # column sums of O_h (LayerNorm's centring)
+    hand.append(float(block.attn.out_proj.bias.detach().double().sum()))
+    W1, b1, W2 = (t.detach().double() for t in (block.fc1.weight, block.fc1.bias, block.fc2.weight))
+    hand += [float(W1[j] @ W1[j] + b1[j] ** 2 - W2[:, j] @ W2[:, j]) for j in range(3)]  # ReLU neurons
+    for v in hand:
+        assert any(abs(v - u) < 1e-9 * (1 + abs(v)) for u in values), (v, values)
+
+
+def test_law_monitor_reads_residual_block_laws_by_name():
+    from flowlaws.dynamics import LawMonitor
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv1d(2, 3, 3, padding=1, bias=False)
+            self.conv2 = nn.Conv1d(3, 2, 3, padding=1, bias=False)
+
+        def forward(self, x):
+            return torch.relu(self.conv2(torch.relu(self.conv1(x)))) + x
+
+    torch.manual_seed(2)
+    net = Residual()
+    res = fl.analyze(fl.models.from_torch(net, (1, 2, 4)))
+    assert res.count == 3
+    mon = LawMonitor.from_torch(net, res.laws)
+    mon.record()
+    w1, w2 = net.conv1.weight.detach().double(), net.conv2.weight.detach().double()
+    hand = sorted(float((w1[j] ** 2).sum() - (w2[:, j] ** 2).sum()) for j in range(3))
+    got = sorted(float(v) for v in mon.values[0])
+    assert got == pytest.approx(hand, rel=1e-12)
