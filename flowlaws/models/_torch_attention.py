@@ -46,8 +46,9 @@ __all__ = ["Scores", "Weights", "scores", "softmax", "mix", "multihead", "layer_
            "LN_NOTE", "SOFTMAX_NOTE", "ATTENTION_NOTE"]
 
 LN_NOTE = ("LayerNorm is idealized: eps is taken as 0 and its translation invariance is used (it reads the "
-           "differences of its inputs); its scale invariance is not, so a law such as the squared norm of a "
-           "bias-free layer feeding it is not counted: the count is then a lower bound for the model")
+           "differences of its inputs); its scale invariance is not: when the block feeding it is scale invariant "
+           "(e.g. a bias-free Linear), a law such as that block's squared norm is not counted and the count is "
+           "a lower bound for the model")
 SOFTMAX_NOTE = ("softmax head: the logits enter only through their differences z_i - z_0 (a softmax, log_softmax "
                 "or cross-entropy loss does not see a common shift)")
 ATTENTION_NOTE = ("attention enters as the products Q_h K_h^T (scores) and V_h O_h^T (value path) of each head; "

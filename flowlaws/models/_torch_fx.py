@@ -467,7 +467,7 @@ class _Builder:
             self.notes.append(
                 f"{lost} parameter entr{'y' if lost == 1 else 'ies'} of {', '.join(n for n, _ in partial[:3])}"
                 f"{' ...' if len(partial) > 3 else ''} never reach the output (kernel entries that only meet "
-                "padding, or neurons no one reads): their gradient is zero, each is trivially conserved, "
+                "padding, neurons no one reads, an attention key bias): their gradient is zero, each is trivially conserved, "
                 "and they are left out"
             )
         unused = [name for name in self.order if name not in counts]
