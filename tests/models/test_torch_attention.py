@@ -307,3 +307,34 @@ def test_law_monitor_reads_residual_block_laws_by_name():
     hand = sorted(float((w1[j] ** 2).sum() - (w2[:, j] ** 2).sum()) for j in range(3))
     got = sorted(float(v) for v in mon.values[0])
     assert got == pytest.approx(hand, rel=1e-12)
+
+
+def test_cli_analyzes_a_transformer_block_in_a_user_file(tmp_path, monkeypatch, capsys):
+    import json
+
+    from flowlaws import cli
+
+    name = f"tblock_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{name}.py").write_text(
+        "import torch\nimport torch.nn as nn\n\n\n"
+        "class Block(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.attn = nn.MultiheadAttention(2, 1, batch_first=True)\n"
+        "        self.norm = nn.LayerNorm(2)\n"
+        "        self.fc1, self.fc2 = nn.Linear(2, 2), nn.Linear(2, 2)\n\n"
+        "    def forward(self, x):\n"
+        "        y = self.norm(x + self.attn(x, x, x, need_weights=False)[0])\n"
+        "        return y + self.fc2(torch.relu(self.fc1(y)))\n\n\n"
+        "def make_model():\n"
+        "    return Block()\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    cert = tmp_path / "cert.json"
+    assert cli.main(["analyze", f"{name}:make_model", "--example-input-shape", "1x2x2", "--json",
+                     "--certificate", str(cert)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["count"] == 1 * (2 * 3 + 2) + 1 + 2 and out["complete"]
+    assert "attn.out_proj.bias[0] + attn.out_proj.bias[1]" in out["laws"]
+    assert cli.main(["check", str(cert)]) == 0
