@@ -121,8 +121,14 @@ def from_torch(module: Any, example_input: Any = None, *, loss: str | None = Non
     dilation, groups, bias), ``ReLU``, ``LeakyReLU``, ``Identity``, ``Dropout``
     (the identity: training-time noise is not part of the flow), ``Flatten``,
     ``view``/``reshape``, ``AvgPool`` and ``AdaptiveAvgPool`` (frozen exact
-    weights ``1/k``), ``mean``/``sum``, residual ``+``, ``torch.cat`` and
-    scaling by an int. Parameter names follow ``module.named_parameters()``
+    weights ``1/k``), ``MaxPool`` (gates), ``mean``/``sum``, residual ``+``,
+    ``torch.cat`` and scaling by an int; ``nn.MultiheadAttention``
+    (``batch_first``), hand-written ``softmax(q @ k.transpose(-2, -1)) @ v`` and
+    ``F.scaled_dot_product_attention`` (φ then holds the score products
+    ``Q_h K_hᵀ`` of each head as explicit polynomials), ``LayerNorm`` (eps
+    taken as 0: only the differences of its input are read) and a final
+    ``softmax``/``log_softmax`` (only the logits' differences are read).
+    Parameter names follow ``module.named_parameters()``
     with the entry's index, e.g. ``layer1.0.conv1.weight[3,1,0,2]``, in
     ``named_parameters()`` order (row-major within a parameter).
 
@@ -142,7 +148,9 @@ def from_torch(module: Any, example_input: Any = None, *, loss: str | None = Non
     Returns
     -------
     Model
-        ``model.notes`` lists what the import idealized (Dropout, left-out parameters).
+        ``model.notes`` lists what the import idealized (Dropout, LayerNorm,
+        left-out parameters). A network model, or an explicit polynomial model
+        when the module has attention.
 
     Raises
     ------
