@@ -80,7 +80,7 @@ def test_budget_on_law_search_is_stated():
         (lambda: fl.models.parse("relu:3xx3"), InvalidArgument),
         (lambda: fl.models.parse("softmax:3x3"), InvalidArgument),
         (lambda: fl.analyze("relu:3x3x3"), InvalidArgument),
-        (lambda: fl.analyze(fl.models.mlp([2, 2, 2]), flow="adam"), InvalidArgument),
+        (lambda: fl.analyze(fl.models.mlp([2, 2, 2]), flow="rmsprop"), InvalidArgument),
         (lambda: fl.analyze(fl.models.mlp([2, 2, 2]), tau=1), InvalidArgument),
         (lambda: fl.analyze(fl.models.mlp([2, 2, 2]), max_degree=0), InvalidArgument),
     ],

@@ -617,7 +617,7 @@ def test_tau_in_lowest_terms_is_accepted_with_or_without_denominator():
     "flow, fragment",
     [
         ({"name": "momentum"}, "momentum needs its damping"),
-        ({"name": "adam"}, "is not one of ['gradient', 'momentum', 'nesterov']"),
+        ({"name": "rmsprop"}, "is not one of ['gradient', 'momentum', 'nesterov']"),
         ({"name": "momentum", "tau": "1", "metric": "riemann"}, "flow.metric"),
         ({"name": "momentum", "tau": "1", "metric": 1}, "flow.metric"),
         ({"name": "nesterov", "tau": "1"}, "nesterov flow has no tau"),
