@@ -242,12 +242,35 @@ def differences(builder, x: _Neurons, axes: int) -> None:
             builder.G.graph.setdefault("taps", []).append(v)
 
 
+def _scale_invariant_weight(builder, x: _Neurons) -> str | None:
+    """The parameter whose entries are the only weights into ``x`` (no bias, no frozen or other edge), if any:
+    the output is then linear in it, so a scale-invariant reader makes its squared norm a law (Euler)."""
+    names = set()
+    G = builder.G
+    for i in x.ids.ravel():
+        for _, _, data in G.in_edges(int(i), data=True):
+            if "param" not in data:
+                return None
+            names.add(data["param"][:data["param"].rindex("[")])
+    if len(names) != 1:
+        return None
+    name = names.pop()
+    inside = {int(i) for i in x.ids.ravel()}
+    if any("param" in d and d["param"].startswith(name + "[") and v not in inside for _, v, d in G.edges(data=True)):
+        return None  # the parameter is used elsewhere too
+    return name
+
+
 def layer_norm(builder, x: _Neurons, normalized_shape, wname: str | None, bname: str | None) -> _Neurons:
     """``LayerNorm`` (eps as 0): taps the differences of its input, returns fresh inputs times ``γ`` plus ``β``."""
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(x.ids.shape[x.ids.ndim - len(ns):]) != ns or x.ids.ndim <= len(ns):
         raise builder.fail(f"normalizes over {ns} an input of shape {tuple(x.ids.shape)}")
     _note(builder, LN_NOTE)
+    scaled = _scale_invariant_weight(builder, x)
+    if scaled is not None:
+        _note(builder, f"also conserved but not counted (LayerNorm's scale invariance, eps = 0): the squared norm "
+                       f"of {scaled}, the only parameter of the layer feeding it")
     differences(builder, x, len(ns))
     builder.reserve(2 * x.ids.size + 1, 2 * x.ids.size)
     fresh = builder.new(x.ids.shape, kind="input")

@@ -232,6 +232,17 @@ def test_layer_norm_reads_differences_and_says_what_it_idealizes():
     for j in range(2):
         assert fl.verify.is_conserved(model, sum(sympy.Symbol(f"fc1.weight[{i},{j}]") for i in range(3)))
     assert any("eps is taken as 0" in n and "lower bound" in n for n in model.notes)
+    assert any("squared norm of fc1.weight" in n for n in model.notes)
+    # the note's law holds for the model itself: the LayerNorm output does not change along θ_fc1 -> c θ_fc1,
+    # so the loss gradient is orthogonal to fc1.weight (Euler), checked here on PyTorch's own gradient
+    torch.manual_seed(0)
+    net = LN().double()
+    for m in net.modules():
+        if isinstance(m, nn.LayerNorm):
+            m.eps = 0.0
+    loss = net(torch.randn(5, 2, dtype=torch.float64)).pow(3).sum()
+    loss.backward()
+    assert abs(float((net.fc1.weight * net.fc1.weight.grad).sum())) < 1e-9
 
 
 def test_transformer_block_count_matches_the_per_part_theorems_and_brute_force():
