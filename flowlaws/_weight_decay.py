@@ -24,7 +24,8 @@ from typing import Any, Callable
 
 from ._result import Result
 from .engine.flow import Flow, check_flow
-from .engine.weight_decay import decay_section, exact_weight_decay, homogeneous_degree, scaled_law
+from .engine.fields import explicit_fields
+from .engine.weight_decay import components_conserved, decay_section, exact_weight_decay, homogeneous_degree, scaled_law
 from .errors import InvalidArgument
 from .laws import Law
 
@@ -69,9 +70,13 @@ def decayed_result(res: Result, lam: Fraction) -> Result:
     """
     model = res.model
     homogeneous = model.homogeneous()
-    polys = [_poly_of(law) for law in res.laws] if homogeneous else []
+    kept = list(enumerate(_poly_of(law) for law in res.laws))
+    if not homogeneous and kept:  # H(sθ) is a law iff each homogeneous component of H is one
+        fields = explicit_fields(model)
+        kept = [(j, h) for j, h in kept if components_conserved(h, fields, model.dim)]
+    polys = [h for _, h in kept]
     cert = dict(res.certificate)
-    cert["weight_decay"] = decay_section(lam, polys, dim=res.dim, rank=res.rank, homogeneous=homogeneous)
+    cert["weight_decay"] = decay_section(lam, kept, dim=res.dim, rank=res.rank, homogeneous=homogeneous)
     rate = "t" if lam == 1 else f"{lam}*t"
     notes = list(res.notes) + [f"s = exp({rate}) (weight decay λ = {lam}); a law exp(k*t)*H(θ) says H(θ(t)) decays as exp(-k*t)"]
     laws = [_law(h, model.variables, lam) for h in polys]
@@ -81,7 +86,8 @@ def decayed_result(res: Result, lam: Fraction) -> Result:
         nonpoly = []
     if not homogeneous:
         frobenius = False
-        notes.append("φ is not homogeneous: the weight-decay laws are not H(sθ) in general; only the upper bound is proved")
+        notes.append(f"φ is not homogeneous: {len(polys)} of the {len(res.laws)} gradient-flow laws H have every homogeneous "
+                     "component conserved, so H(sθ) is a law; the upper bound is that of gradient flow")
     cert["bounds"] = dict(cert["bounds"])  # the gradient-flow claims stay what the checker re-derives
     flow = Flow("gradient", None, res.flow.metric, lam)
     return replace(res, flow=flow, dim=res.dim + 1, rank=res.rank + 1, laws=laws, certificate=cert, notes=notes,

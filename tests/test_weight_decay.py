@@ -96,13 +96,28 @@ def test_relu_mlp_weight_decay_certificate_and_tampering():
             fl.verify.check_certificate(cert)
 
 
-def test_non_homogeneous_phi_gives_bounds_only():
-    # linear layers with biases: a coordinate of φ mixes degrees 1 and 2
+def test_non_homogeneous_phi_keeps_the_laws_whose_components_are_laws():
+    # linear layers with biases: the coordinate w2*b1 + b2 mixes degrees 2 and 1; the law w1² + b1² − w2² survives
     model = fl.models.parse("linear+bias:1x1x1")
     res = fl.analyze(model, weight_decay=1)
-    assert not res.complete and res.laws == [] and res.bounds == (0, fl.analyze(model).count)
+    assert res.complete and res.count == 1 == model.dim + 1 - _phase_rank(model, Fraction(1))
+    assert res.laws[0].time_rate == 2
+    report = fl.verify.check_certificate(res.certificate)
+    assert report["proved"]["exact"]
+    # φ = x0*x1 + x2: the brute-force count is 1 (x0² − x1²); the upper bound of gradient flow is 2
+    model = fl.models.from_polynomials(["x0*x1 + x2"], variables=["x0", "x1", "x2"])
+    res = fl.analyze(model, weight_decay=1)
+    assert res.bounds == (1, 2) and not res.complete and str(res.laws[0]) == "exp(2*t)*(x0^2 - x1^2)"
+    assert model.dim + 1 - _phase_rank(model, Fraction(1)) == 1
     assert any("not homogeneous" in n for n in res.notes)
     fl.verify.check_certificate(res.certificate)
+    for mutate in (lambda c: c["weight_decay"].__setitem__("homogeneous", True),
+                   lambda c: c["weight_decay"]["laws"][0].__setitem__("law", 1),
+                   lambda c: c["weight_decay"]["laws"].append(copy.deepcopy(c["weight_decay"]["laws"][0]))):
+        cert = copy.deepcopy(res.certificate)
+        mutate(cert)
+        with pytest.raises(CertificateError):
+            fl.verify.check_certificate(cert)
 
 
 def test_zero_is_plain_flow_and_bad_values_refused():

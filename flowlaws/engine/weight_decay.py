@@ -13,7 +13,8 @@ degree ``d`` is ``e^{dλt} H(θ)``: the undecayed quantity ``H(θ(t))`` decays a
 with ``H = h(1, ·)`` a law of gradient flow (``h`` is constant along ``χ_0``).
 
 This module does not run the analysis: ``analyze`` runs gradient flow and
-hands the result here. Without homogeneity only the upper bound carries over.
+hands the result here. Without homogeneity the upper bound carries over, and
+a law ``H`` does exactly when each of its homogeneous components is a law.
 
 Examples
 --------
@@ -33,7 +34,7 @@ from ..errors import BudgetExceeded, DomainError, InvalidArgument
 from ..verify.checker._flows import tau_size_error
 from .certificate import poly_json
 
-__all__ = ["exact_weight_decay", "scaled_law", "homogeneous_degree", "decay_section"]
+__all__ = ["exact_weight_decay", "scaled_law", "homogeneous_degree", "components_conserved", "decay_section"]
 
 
 def exact_weight_decay(value: Any) -> Fraction:
@@ -94,11 +95,39 @@ def scaled_law(h: dict) -> dict:
     return out
 
 
-def decay_section(lam: Fraction, laws: list[dict], *, dim: int, rank: int, homogeneous: bool) -> dict[str, Any]:
+def components_conserved(h: dict, fields: list[dict], D: int) -> bool:
+    """Whether every homogeneous component of ``h`` is a gradient-flow law (exact, python-flint).
+
+    ``H(sθ)`` is a weight-decay law iff ``Σ_d s^{d−1}⟨∇H_d, ∇φ_i⟩(θ) ≡ 0``, i.e. iff each
+    component ``H_d`` is annihilated by every generator ``∇φ_i`` (``fields``, as
+    :func:`~flowlaws.engine.fields.explicit_fields` gives them).
+    """
+    from .fields import flint_context
+
+    ctx = flint_context(D)
+    parts: dict[int, dict] = {}
+    for mono, c in h.items():
+        exps = [0] * D
+        for v, e in mono:
+            exps[v] = e
+        parts.setdefault(sum(exps), {})[tuple(exps)] = c
+    for part in parts.values():
+        P = ctx.from_dict(part)
+        for X in fields:
+            total = None
+            for j, comp in X.items():
+                term = P.derivative(j) * comp
+                total = term if total is None else total + term
+            if total is not None and not total.is_zero():
+                return False
+    return True
+
+
+def decay_section(lam: Fraction, laws: list[tuple[int, dict]], *, dim: int, rank: int, homogeneous: bool) -> dict[str, Any]:
     """The certificate's ``weight_decay`` object (``docs/certificate-format.md``, "Weight decay").
 
-    ``laws`` are the gradient-flow laws ``H``; the section lists ``H(sθ)`` and, for a
-    homogeneous ``H`` of degree ``d``, the decay rate ``dλ`` of ``H(θ(t))``.
+    ``laws`` are ``(j, H)``: the ``j``-th gradient-flow law ``H``; the section lists ``H(sθ)``
+    and, for a homogeneous ``H`` of degree ``d``, the decay rate ``dλ`` of ``H(θ(t))``.
     """
     return {
         "lambda": str(lam),
@@ -108,8 +137,8 @@ def decay_section(lam: Fraction, laws: list[dict], *, dim: int, rank: int, homog
         "dim": dim + 1,
         "rank": rank + 1,
         "laws": [
-            {"polynomial": poly_json(scaled_law(h)),
+            {"law": j, "polynomial": poly_json(scaled_law(h)),
              "rate": None if (d := homogeneous_degree(h)) is None else str(d * lam)}
-            for h in laws
+            for j, h in laws
         ],
     }

@@ -16,7 +16,9 @@ exactly as without it. Then, on the phase space ``(s = e^{λt}, θ)`` with drift
   decay rate of ``H_j(θ(t))``) must be ``d_j λ``; independence carries over
   (``∂_θ h = s ∇H(sθ)``). A tampered ``lambda`` fails the rates.
 
-Without homogeneity no law is accepted and only the upper bound is proved.
+Without homogeneity a listed law ``H_j(sθ)`` must have every homogeneous
+component of ``H_j`` annihilated by every ``∇φ_i`` (exact identities over Z):
+then ``⟨∇_θ H_j(sθ), ∇φ_i(θ)⟩ = Σ_d s^{d−1}⟨∇H_{j,d}, ∇φ_i⟩(θ) = 0``.
 This module does not re-check the gradient-flow certificate itself: the caller
 passes its checker.
 """
@@ -30,7 +32,7 @@ from typing import Any
 from ._flows import parse_tau
 from ._model import _NetworkModel, network_of, parse_model, path_budget_problem
 from ._network import Network
-from ._polys import Poly
+from ._polys import Poly, inner
 from ._schema import _bool, _fail, _int, _list, _object, parse_poly
 
 __all__ = ["check_weight_decay"]
@@ -70,6 +72,20 @@ def _scaled(h: Poly) -> Poly:
     return Poly(out)
 
 
+def _component_failure(h: Poly, model: Any) -> str | None:
+    """Why some homogeneous component ``H_d`` of ``h`` is not annihilated by every ``∇φ_i`` (exact), or ``None``."""
+    parts: dict[int, dict] = {}
+    for mono, c in h.terms.items():
+        parts.setdefault(sum(e for _, e in mono), {})[mono] = c
+    grads = model.coordinate_gradients()
+    for d, terms in sorted(parts.items()):
+        gh = Poly(terms).gradient()
+        for desc, _phi, grad in grads:
+            if inner(gh, grad):
+                return f"its degree-{d} component is not conserved along grad {desc}"
+    return None
+
+
 def check_weight_decay(cert: Mapping[str, Any], check: Callable[..., dict[str, Any]], **options: Any) -> dict[str, Any]:
     """Check a weight-decay certificate: its gradient-flow part with ``check``, then the ``weight_decay`` step."""
     section = cert["weight_decay"]
@@ -85,21 +101,29 @@ def check_weight_decay(cert: Mapping[str, Any], check: Callable[..., dict[str, A
     if _int(section["dim"], f"{where}.dim") != D + 1 or _int(section["rank"], f"{where}.rank") != r + 1:
         raise _fail(f"{where}: dim and rank must be D + 1 = {D + 1} and r + 1 = {r + 1} (χ_0 adds the direction ∂_s)", "weight_decay")
     claimed = _bool(section["homogeneous"], f"{where}.homogeneous")
-    homogeneous = _homogeneous(parse_model(cert["model"], D))
+    model = parse_model(cert["model"], D)
+    homogeneous = _homogeneous(model)
     if claimed != homogeneous:
         raise _fail(f"{where}.homogeneous={str(claimed).lower()} but φ is{'' if homogeneous else ' not'} homogeneous", "weight_decay")
     laws = _list(section["laws"], f"{where}.laws")
     base = [parse_poly(h, f"laws[{j}]", D) for j, h in enumerate(cert["laws"])]
-    if laws and not homogeneous:
-        raise _fail(f"{where}.laws: φ is not homogeneous, so H(sθ) is not proved a law; list none", "weight_decay")
     if homogeneous and len(laws) != len(base):
         raise _fail(f"{where}.laws: {len(laws)} laws for the {len(base)} laws of gradient flow; list H(sθ) for each", "weight_decay")
-    for j, item in enumerate(laws):
-        w = f"{where}.laws[{j}]"
-        _object(item, w, ("polynomial", "rate"))
+    previous = -1
+    for i, item in enumerate(laws):
+        w = f"{where}.laws[{i}]"
+        _object(item, w, ("law", "polynomial", "rate"))
+        j = _int(item["law"], f"{w}.law", lo=previous + 1, hi=len(base) - 1)  # increasing: a subset of the laws
+        if homogeneous and j != i:
+            raise _fail(f"{w}.law={j}: with φ homogeneous the laws are listed in order, one per gradient-flow law", "weight_decay")
+        previous = j
         h = parse_poly(item["polynomial"], f"{w}.polynomial", D + 1)
         if h != _scaled(base[j]):
             raise _fail(f"{w}.polynomial is not H(s*theta) for laws[{j}] (each term of degree d times s^d)", "weight_decay")
+        if not homogeneous:
+            why = _component_failure(base[j], model)
+            if why:
+                raise _fail(f"{w}: φ is not homogeneous and {why}, so H(s*theta) is not a law", "weight_decay")
         degrees = {sum(e for _, e in m) for m in base[j].terms}
         want = str(degrees.pop() * lam) if len(degrees) == 1 else None
         if item["rate"] != want:
