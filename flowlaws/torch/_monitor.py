@@ -28,6 +28,7 @@ predicted/observed pair of a step covers that step only).
 from __future__ import annotations
 
 from collections.abc import Mapping
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,27 @@ from ._compiled import CompiledLaws, as_float64
 from ._rules import rule_for
 
 __all__ = ["LawMonitor", "DriftSummary"]
+
+
+def _check_shapes(variables: tuple[str, ...], shapes: Mapping[str, tuple[int, ...]]) -> None:
+    """Raise when the laws' model has a whole parameter of another shape than the module's.
+
+    The variables ``name[i,j,...]`` of a parameter that form a full box of indices give the
+    shape the laws were computed for (a parameter some of whose entries the model left out is
+    not compared: its shape is not known).
+    """
+    from ..dynamics._monitor import _ENTRY
+
+    seen: dict[str, list[tuple[int, ...]]] = {}
+    for v in variables:
+        m = _ENTRY.match(v)
+        if m is not None and m["index"] and m["name"] in shapes:
+            seen.setdefault(m["name"], []).append(tuple(int(i) for i in m["index"].split(",")))
+    for name, indices in seen.items():
+        extent = tuple(max(col) + 1 for col in zip(*indices))
+        if len(set(indices)) == math.prod(extent) and extent != shapes[name]:
+            raise InvalidArgument(f"the laws are for {name!r} of shape {extent}, the module's has shape "
+                                  f"{shapes[name]}: build the laws from this module (flowlaws.models.from_torch)")
 
 _UPDATES = ("auto", "rule", "observed")
 
@@ -150,7 +172,9 @@ class LawMonitor:
             raise InvalidArgument(f"every={every!r}: expected an int >= 1 (record the laws every that many steps)")
         if update not in _UPDATES:
             raise InvalidArgument(f"update={update!r}: expected one of {_UPDATES}")
-        resolved = TorchLawMonitor(model, laws, mapping=mapping)  # names and shapes, checked there
+        resolved = TorchLawMonitor(model, laws, mapping=mapping)  # names and indices, checked there
+        if mapping is None and laws:
+            _check_shapes(laws[0].variables, {n: tuple(p.shape) for n, p in model.named_parameters()})
         self.model, self.laws, self.every, self.update = model, tuple(laws), every, update
         support = CompiledLaws.support_of(laws)
         entries = [resolved.entries[v] for v in support]

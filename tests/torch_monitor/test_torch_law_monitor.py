@@ -167,7 +167,7 @@ def test_names_shapes_and_arguments_are_checked(laws):
             self.conv1 = nn.Conv2d(1, 4, 3, stride=2, padding=1)  # another shape
             self.conv2 = nn.Conv2d(4, 2, 3, padding=1)
 
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidArgument, match=r"shape \(3, 1, 3, 3\), the module's has shape \(4, 1, 3, 3\)"):
         LawMonitor(Other(), laws)
     renamed = nn.Sequential(nn.Conv2d(1, 3, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(3, 2, 3, padding=1),
                             nn.ReLU(), nn.Flatten(), nn.Linear(18, 1))
