@@ -395,3 +395,18 @@ def test_cli_analyzes_a_transformer_block_in_a_user_file(tmp_path, monkeypatch, 
     assert out["count"] == 1 * (2 * 3 + 2) + 1 + 2 and out["complete"]
     assert "attn.out_proj.bias[0] + attn.out_proj.bias[1]" in out["laws"]
     assert cli.main(["check", str(cert)]) == 0
+
+
+def test_multihead_benchmark_finds_no_law_beyond_the_heads_on_a_small_size():
+    """benchmarks/multihead_attention.py: the exact rank of the model's own Taylor gradients equals rank ∇φ."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "multihead_attention.py"
+    spec = importlib.util.spec_from_file_location("multihead_attention", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    row = bench.case(2, 2, 1)
+    assert row["count"] == row["heads_x_single_head"] == 4
+    assert row["model_rank"] == row["phi_rank"] == row["phi_rank_closed_form"] == 12
+    assert row["no_extra_laws"]
