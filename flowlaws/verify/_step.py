@@ -30,7 +30,7 @@ Examples
 >>> from flowlaws.verify import step_drift
 >>> m = fl.models.factorization(1, 1, 1)          # φ = u·v, law u² − v²
 >>> th, g = {"U[0,0]": 2, "V[0,0]": 1}, {"U[0,0]": 1, "V[0,0]": 2}   # g = (ℓ'·v, ℓ'·u) with ℓ' = 1
->>> s = step_drift("U[0,0]^2 - V[0,0]^2", th, g, "1/10", variables=m.variables)
+>>> s = step_drift("U[0,0]^2 - V[0,0]^2", g, "1/10", point=th, variables=m.variables)
 >>> s.first_order, s.second_order, s.exact       # (η²)(g_u² − g_v²) = (1/100)(1 − 4)
 (Fraction(0, 1), Fraction(-3, 100), Fraction(-3, 100))
 >>> w = step_drift("U[0,0]^2 - V[0,0]^2", th, g, "1/10", weight_decay="1/2", variables=m.variables)
@@ -171,12 +171,34 @@ def _directional(terms: Mapping[Any, Fraction], th: Sequence[Any], d: Sequence[A
     return out
 
 
+def _positional(args: tuple, point: Any, grad: Any, lr: Any) -> tuple[Any, Any, Any]:
+    """``(theta, grad, lr)`` from either call form of :func:`step_drift`.
+
+    ``step_drift(law, grad, lr, point=θ)`` (the documented form) or
+    ``step_drift(law, θ, grad, lr)``; ``grad``/``lr`` may also come by keyword.
+    """
+    names = ("grad", "lr") if point is not None else ("theta", "grad", "lr")
+    if len(args) > len(names):
+        form = "step_drift(law, grad, lr, point=theta)" if point is not None else "step_drift(law, theta, grad, lr)"
+        raise InvalidArgument(f"too many positional arguments ({len(args)}): the call is {form}")
+    given = dict(zip(names, args))
+    for name, value in (("grad", grad), ("lr", lr)):
+        if value is not None:
+            if name in given:
+                raise InvalidArgument(f"{name} given twice (positionally and as {name}=)")
+            given[name] = value
+    theta = point if point is not None else given.get("theta")
+    if theta is None:
+        raise InvalidArgument("give the parameters before the step: step_drift(law, grad, lr, point=theta)")
+    return theta, given.get("grad"), given.get("lr")
+
+
 def step_drift(
     law: Any,
-    theta: Any,
+    *args: Any,
+    point: Any = None,
     grad: Any = None,
     lr: Any = None,
-    *,
     update: Any = None,
     weight_decay: Any = None,
     momentum: Any = None,
@@ -192,13 +214,16 @@ def step_drift(
     ----------
     law : Law, str, SymPy expression or POLY
         The law (a :class:`~flowlaws.laws.Law` names its own variables).
-    theta : mapping name -> value, or sequence in the order of ``variables``
-        The parameters before the step.
-    grad : same as ``theta``, optional
+    *args
+        ``grad, lr`` with ``point=θ`` (``step_drift(law, grad, lr, point=θ)``), or
+        ``θ, grad, lr`` without it (``step_drift(law, θ, grad, lr)``).
+    point : mapping name -> value, or sequence in the order of ``variables``
+        The parameters ``θ`` before the step.
+    grad : same as ``point``, optional
         The gradient (of the loss on the step's minibatch, for SGD).
     lr : int, Fraction, str or float, optional
         The step size ``η`` (with ``grad``).
-    update : same as ``theta``, optional
+    update : same as ``point``, optional
         The whole update ``Δ`` instead of ``grad`` and ``lr`` (any optimizer: Adam's
         step, the parameter change read from a training run, a phase-space update).
     weight_decay : number, optional
@@ -222,6 +247,7 @@ def step_drift(
     DomainError
         NaN or infinite floats.
     """
+    theta, grad, lr = _positional(args, point, grad, lr)
     if variables is None:
         variables = getattr(law, "variables", None)
         if variables is None:

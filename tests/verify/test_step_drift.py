@@ -85,3 +85,24 @@ def test_bad_inputs_are_one_line_errors():
         step_drift("a^2 - b^2", [1.0, float("nan")], [1, 1], 0.1, variables=names)
     with pytest.raises(InvalidArgument, match="bool"):
         step_drift("a^2 - b^2", [1, 2], [1, 1], True, variables=names)
+
+
+def test_the_documented_call_form_point_keyword_gives_the_same_drift():
+    """DESIGN's ``step_drift(law, grad, lr, point=θ)`` and ``step_drift(law, θ, grad, lr)`` agree exactly."""
+    names = ("a", "b")
+    law = "a^2 - b^2"
+    documented = step_drift(law, [1, 2], Fraction(1, 3), point=[2, 1], variables=names)
+    positional = step_drift(law, [2, 1], [1, 2], Fraction(1, 3), variables=names)
+    keywords = step_drift(law, grad=[1, 2], lr=Fraction(1, 3), point=[2, 1], variables=names)
+    assert documented == positional == keywords
+    assert documented.exact == Fraction(-1, 3)  # (1/9)(1 - 4): the first order is 0 for g = ∇(ab)
+
+
+def test_bad_call_forms_name_the_documented_form():
+    names = ("a", "b")
+    with pytest.raises(InvalidArgument, match="point=theta"):
+        step_drift("a^2 - b^2", [1, 2], 1, [3, 4], point=[2, 1], variables=names)
+    with pytest.raises(InvalidArgument, match="given twice"):
+        step_drift("a^2 - b^2", [1, 2], 1, point=[2, 1], grad=[1, 2], variables=names)
+    with pytest.raises(InvalidArgument, match="before the step"):
+        step_drift("a^2 - b^2", grad=[1, 2], lr=1, variables=names)
