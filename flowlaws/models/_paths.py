@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..errors import BudgetExceeded
 from fractions import Fraction
+from typing import Any
 
 from ..algebra._graph_network import GraphNetwork
 from ..algebra._network_fields import HOMOGENEOUS, LayeredNetwork
@@ -95,16 +96,7 @@ def network_path_lifting(net: GraphNetwork, *, max_terms: int) -> list[dict[tupl
             continue
         acc: dict = {}
         for src, param, value in incoming.get(node, ()):
-            for key, poly in state[src].items():
-                target = acc.setdefault(key, {})
-                for mono, c in poly.items():
-                    if param is not None:
-                        m = list(mono)
-                        m[param] += 1
-                        mono, coef = tuple(m), c
-                    else:
-                        coef = c * value
-                    target[mono] = target.get(mono, 0) + coef
+            push_through_edge(acc, state[src], param, value)
         if net.gated(node):
             acc = {(start, nodes + (node,)): poly for (start, nodes), poly in acc.items()}
         total += sum(len(p) for p in acc.values())
@@ -122,3 +114,30 @@ def network_path_lifting(net: GraphNetwork, *, max_terms: int) -> list[dict[tupl
                 if coord:
                     coords.append(coord)
     return coords
+
+
+def push_through_edge(acc: dict, polys: dict, param: int | None, value: Any) -> None:
+    """Add the path polynomials ``polys`` of an edge's source, times the edge, into ``acc``.
+
+    The edge is the parameter ``param`` (its exponent goes up by one in every
+    monomial) or, when ``param`` is None, the frozen weight ``value``.
+    Monomials are exponent tuples; ``acc`` and ``polys`` map a path key to
+    ``{monomial: coefficient}``.
+
+    Examples
+    --------
+    >>> acc = {}
+    >>> push_through_edge(acc, {"p": {(1, 0): 2}}, 1, None)
+    >>> acc
+    {'p': {(1, 1): 2}}
+    """
+    for key, poly in polys.items():
+        target = acc.setdefault(key, {})
+        for mono, c in poly.items():
+            if param is not None:
+                m = list(mono)
+                m[param] += 1
+                mono, coef = tuple(m), c
+            else:
+                coef = c * value
+            target[mono] = target.get(mono, 0) + coef

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ._paths import push_through_edge
 from ._torch_ops import Neurons as _Neurons
 
 __all__ = ["Scores", "Weights", "scores", "softmax", "mix", "multihead", "layer_norm", "differences",
@@ -357,16 +358,7 @@ def labelled_path_lifting(G, index: dict[str, int], *, max_terms: int) -> list[d
             edge = G.edges[src, node]
             param = index[edge["param"]] if "param" in edge else None
             value = None if param is not None else Fraction(edge.get("value", 1))
-            for key, poly in state.get(src, {}).items():
-                target = acc.setdefault(key, {})
-                for mono, c in poly.items():
-                    if param is not None:
-                        m = list(mono)
-                        m[param] += 1
-                        mono, coef = tuple(m), c
-                    else:
-                        coef = c * value
-                    target[mono] = target.get(mono, 0) + coef
+            push_through_edge(acc, state.get(src, {}), param, value)
         mark = data.get("label")
         if mark is None and kind == "hidden" and data.get("activation", "linear") != "linear":
             mark = ("gate", node)
