@@ -119,13 +119,18 @@ def _network(x: Any, dim: int) -> tuple[list[int], bool]:
     return widths, bias
 
 
-def _int_array(x: Any, where: str, length: int | None = None):
-    """A JSON list of integers as an int64 array (every entry a JSON integer within int64)."""
-    np = _np()
+def _integers(x: Any, where: str, length: int | None) -> None:
+    """Refuse ``x`` unless it is a JSON list (of ``length`` entries) of integers."""
     _list(x, where, length=length)
     if not all(type(v) is int for v in x):
         bad = next(i for i, v in enumerate(x) if type(v) is not int)
         raise _fail(f"{where}[{bad}]: expected an integer, got {_describe(x[bad])}")
+
+
+def _int_array(x: Any, where: str, length: int | None = None):
+    """A JSON list of integers as an int64 array (every entry a JSON integer within int64)."""
+    np = _np()
+    _integers(x, where, length)
     try:
         return np.array(x, dtype=np.int64).reshape(len(x))
     except OverflowError:
@@ -134,10 +139,7 @@ def _int_array(x: Any, where: str, length: int | None = None):
 
 def _point(x: Any, where: str, dim: int, p: int):
     np = _np()
-    _list(x, where, length=dim)
-    if not all(type(v) is int for v in x):
-        bad = next(i for i, v in enumerate(x) if type(v) is not int)
-        raise _fail(f"{where}[{bad}]: expected an integer, got {_describe(x[bad])}")
+    _integers(x, where, dim)
     try:
         return np.array(x, dtype=np.int64) % p
     except OverflowError:
