@@ -26,9 +26,13 @@ from ..models._model import Model
 from ..verify.checker._flows import tau_size_error
 from .metric import MatrixMetric, metric_matrix
 
-__all__ = ["FLOWS", "METRICS", "Flow", "check_flow", "phase_drift", "drift_scale"]
+__all__ = ["FLOWS", "SIGN_FLOWS", "ANALYZE_FLOWS", "METRICS", "Flow", "check_flow", "phase_drift", "drift_scale"]
 
 FLOWS = ("gradient", "momentum", "nesterov")
+#: Flows counted near a point from sign patterns (engine.sign_flow), not by the pipeline.
+SIGN_FLOWS = ("sign", "adam")
+#: Every flow ``analyze`` takes.
+ANALYZE_FLOWS = FLOWS + SIGN_FLOWS
 METRICS = ("euclidean", "nmf")
 
 

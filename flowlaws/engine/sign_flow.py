@@ -50,10 +50,10 @@ import numpy as np
 from ..errors import BudgetExceeded, InvalidArgument
 from ..models._model import Model
 from .fields import explicit_fields
+from .flow import SIGN_FLOWS
 
 __all__ = ["SIGN_FLOWS", "SignAnalysis", "sign_analysis", "rational_rank"]
 
-SIGN_FLOWS = ("sign", "adam")
 MAX_DIM = 400
 MAX_COORDINATES = 5_000
 

@@ -92,7 +92,7 @@ def add_parser(subparsers: Any) -> Any:
     )
     p.add_argument("patterns", nargs="*", metavar="PATTERN",
                    help="spec pattern such as 'relu:{2..4}x{2..5}x2' or 'linear:2x{2,4,8}x2', or @FILE of specs")
-    p.add_argument("--flows", default="gradient", help="comma-separated flows (default gradient), e.g. gradient,momentum")
+    p.add_argument("--flows", default="gradient", help="comma-separated flows (default gradient): gradient, momentum, nesterov, sign, adam")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="local cluster workers (default 2)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.1:8786")
     p.add_argument("--out", default=None, metavar="FILE", help="results table, .csv or .parquet (default: print a table)")

@@ -419,7 +419,7 @@ def expectations(expect: Any, flows: Sequence[str]) -> dict[str, tuple[str, Call
     >>> expectations("relu", ["gradient"])["*"][0]
     'sum(hidden)'
     """
-    from ..engine.flow import FLOWS
+    from ..engine.flow import ANALYZE_FLOWS as FLOWS
 
     if expect is None:
         return {}

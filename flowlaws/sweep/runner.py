@@ -90,7 +90,7 @@ def _cert_filename(spec: str, flow: str) -> str:
 
 
 def _check_flows(flows: Any) -> list[str]:
-    from ..engine.flow import FLOWS
+    from ..engine.flow import ANALYZE_FLOWS as FLOWS
 
     if isinstance(flows, str):
         flows = [f for f in flows.split(",")]

@@ -63,7 +63,7 @@ def test_cli_without_out_prints_a_table(tmp_path):
         (["relu:{2..x1"], "flowlaws: error: pattern 'relu:{2..x1': unbalanced '{' at position 5"),
         (["relu:{2..3}xq"], "flowlaws: error: pattern 'relu:{2..3}xq' expands to 'relu:2xq'"),
         (["relu:2x2", "--expect", "__import__('os').getcwd()"], "flowlaws: error: formula"),
-        (["relu:2x2", "--flows", "gradient,adam"], "flowlaws: error: flows: unknown flow 'adam'"),
+        (["relu:2x2", "--flows", "gradient,rmsprop"], "flowlaws: error: flows: unknown flow 'rmsprop'"),
         (["--random", "relu"], "flowlaws: error: --random 'relu': expected KIND:N"),
         ([], "flowlaws: error: sweep: give at least one PATTERN"),
         (["@missing.txt"], "flowlaws: error: cannot read the spec file 'missing.txt'"),

@@ -147,7 +147,7 @@ def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"flows": "gradient,adam"}, "unknown flow 'adam'"),
+        ({"flows": "gradient,rmsprop"}, "unknown flow 'rmsprop'"),
         ({"workers": 0}, "workers=0"),
         ({"workers": 2, "scheduler": "tcp://127.0.0.1:1"}, "applies to the local cluster"),
         ({"time_limit": -1}, "time_limit=-1"),
@@ -203,3 +203,19 @@ def test_row_of_a_refused_flow_and_of_a_failed_check(monkeypatch):
     row, cert = compute("relu:2x2x1", "gradient", 0)
     assert row["certified"] is False and row["count"] == 2
     assert row["error"] == "certificate not proved: CertificateError: [rank] claimed 4, the words have rank 3"
+
+
+def test_sign_and_adam_flows_sweep_like_the_others(dask_client, tmp_path):
+    """A sweep row under flow="sign"/"adam" holds what analyze gives and its certificate was re-checked;
+    the per-flow expectation names the flow (UV^T with n = m = r = 1 keeps |u| - |v| under sign-GD)."""
+    out = tmp_path / "sign.csv"
+    res = fl.sweep(["linear:1x1x1", "linear:2x2x2"], flows="sign,adam", scheduler=dask_client, out=out,
+                   expect=["sign=1 if D == 2 else 0", "adam=0"], progress=False, seed=5)
+    assert [(r["spec"], r["flow"]) for r in res] == [
+        ("linear:1x1x1", "sign"), ("linear:1x1x1", "adam"), ("linear:2x2x2", "sign"), ("linear:2x2x2", "adam"),
+    ]
+    for r in res:
+        local = fl.analyze(fl.models.parse(r["spec"]), flow=r["flow"], seed=5)
+        assert r["certified"] and r["error"] is None
+        assert (r["count"], r["dim"], r["rank"]) == (local.count, local.dim, local.rank)
+    assert res.mismatches == [] and res.checked == 4
