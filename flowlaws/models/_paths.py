@@ -8,9 +8,11 @@ only for the exact checks of small networks.
 
 from __future__ import annotations
 
-from ..errors import BudgetExceeded
+from collections.abc import Callable, Hashable, Iterable
 from fractions import Fraction
 from typing import Any
+
+from ..errors import BudgetExceeded
 
 from ..algebra._graph_network import GraphNetwork
 from ..algebra._network_fields import HOMOGENEOUS, LayeredNetwork
@@ -84,28 +86,11 @@ def network_path_lifting(net: GraphNetwork, *, max_terms: int) -> list[dict[tupl
     >>> network_path_lifting(net, max_terms=10)
     [{(1,): Fraction(1, 2)}]
     """
-    D = net.dim
     incoming: dict[int, list] = {}
     for src, dst, param, value in net.edges:
         incoming.setdefault(dst, []).append((src, param, value))
-    state: dict[int, dict] = {}
-    total = 0
-    for node, kind in enumerate(net.kinds):
-        if kind in ("input", "bias"):
-            state[node] = {(node if kind == "input" else -1, ()): {(0,) * D: Fraction(1)}}
-            continue
-        acc: dict = {}
-        for src, param, value in incoming.get(node, ()):
-            push_through_edge(acc, state[src], param, value)
-        if net.gated(node):
-            acc = {(start, nodes + (node,)): poly for (start, nodes), poly in acc.items()}
-        total += sum(len(p) for p in acc.values())
-        if total > max_terms:
-            raise BudgetExceeded(
-                f"the path-lifting of this network has more than max_terms={max_terms} monomials; "
-                "exact expansion is for small networks"
-            )
-        state[node] = acc
+    state = propagate_paths(range(len(net.kinds)), net.kinds.__getitem__, lambda node: incoming.get(node, ()),
+                            lambda node: node if net.gated(node) else None, dim=net.dim, max_terms=max_terms)
     coords = []
     for node, kind in enumerate(net.kinds):
         if kind == "output":
@@ -114,6 +99,55 @@ def network_path_lifting(net: GraphNetwork, *, max_terms: int) -> list[dict[tupl
                 if coord:
                     coords.append(coord)
     return coords
+
+
+def propagate_paths(
+    order: Iterable[Hashable],
+    kind: Callable[[Hashable], str],
+    incoming: Callable[[Hashable], Iterable[tuple[Hashable, int | None, Any]]],
+    mark: Callable[[Hashable], Any],
+    *,
+    dim: int,
+    max_terms: int,
+) -> dict[Hashable, dict]:
+    """The path polynomials reaching every node, by key, in one pass over ``order``.
+
+    ``order`` lists the nodes in a topological order; ``incoming(node)`` gives its
+    edges ``(source, parameter index or None, frozen value)``; a node for which
+    ``mark(node)`` is not None appends that mark to the keys of the paths through
+    it. A key is ``(start, marks)``: the input node, or ``-1`` for every bias node,
+    and the marks passed. Raises BudgetExceeded past ``max_terms`` monomials.
+
+    Examples
+    --------
+    >>> kinds = ("input", "hidden", "output")
+    >>> edges = {1: [(0, 0, None)], 2: [(1, None, Fraction(1, 2))]}
+    >>> state = propagate_paths(range(3), kinds.__getitem__, lambda n: edges.get(n, ()), lambda n: None,
+    ...                         dim=1, max_terms=10)
+    >>> state[2]
+    {(0, ()): {(1,): Fraction(1, 2)}}
+    """
+    state: dict = {}
+    total = 0
+    for node in order:
+        node_kind = kind(node)
+        if node_kind in ("input", "bias"):
+            state[node] = {(node if node_kind == "input" else -1, ()): {(0,) * dim: Fraction(1)}}
+            continue
+        acc: dict = {}
+        for src, param, value in incoming(node):
+            push_through_edge(acc, state.get(src, {}), param, value)
+        label = mark(node)
+        if label is not None:
+            acc = {(start, marks + (label,)): poly for (start, marks), poly in acc.items()}
+        total += sum(len(p) for p in acc.values())
+        if total > max_terms:
+            raise BudgetExceeded(
+                f"the path-lifting of this network has more than max_terms={max_terms} monomials; "
+                "exact expansion is for small networks"
+            )
+        state[node] = acc
+    return state
 
 
 def push_through_edge(acc: dict, polys: dict, param: int | None, value: Any) -> None:

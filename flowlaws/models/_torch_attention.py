@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ._paths import push_through_edge
+from ._paths import propagate_paths
 from ._torch_ops import Neurons as _Neurons
 
 __all__ = ["Scores", "Weights", "scores", "softmax", "mix", "multihead", "layer_norm", "differences",
@@ -341,39 +341,26 @@ def labelled_path_lifting(G, index: dict[str, int], *, max_terms: int) -> list[d
     """
     import networkx as nx
 
-    from ..errors import BudgetExceeded
-
-    D = len(index)
-    state: dict = {}
-    total = 0
-    coords = []
-    for node in nx.topological_sort(G):
-        data = G.nodes[node]
-        kind = data["kind"]
-        if kind in ("input", "bias"):
-            state[node] = {(node if kind == "input" else -1, ()): {(0,) * D: Fraction(1)}}
-            continue
-        acc: dict = {}
+    def incoming(node):
         for src in G.predecessors(node):
             edge = G.edges[src, node]
             param = index[edge["param"]] if "param" in edge else None
-            value = None if param is not None else Fraction(edge.get("value", 1))
-            push_through_edge(acc, state.get(src, {}), param, value)
-        mark = data.get("label")
-        if mark is None and kind == "hidden" and data.get("activation", "linear") != "linear":
-            mark = ("gate", node)
-        if mark is not None:
-            acc = {(start, marks + (mark,)): poly for (start, marks), poly in acc.items()}
-        total += sum(len(p) for p in acc.values())
-        if total > max_terms:
-            raise BudgetExceeded(
-                f"the path-lifting of this network has more than max_terms={max_terms} monomials; "
-                "exact expansion is for small networks"
-            )
-        state[node] = acc
-        if kind == "output":
-            for key in sorted(acc, key=repr):
-                coord = {m: c for m, c in acc[key].items() if c}
+            yield src, param, None if param is not None else Fraction(edge.get("value", 1))
+
+    def mark(node):
+        data = G.nodes[node]
+        if data.get("label") is None and data["kind"] == "hidden" and data.get("activation", "linear") != "linear":
+            return ("gate", node)
+        return data.get("label")
+
+    order = list(nx.topological_sort(G))
+    state = propagate_paths(order, lambda node: G.nodes[node]["kind"], incoming, mark, dim=len(index),
+                            max_terms=max_terms)
+    coords = []
+    for node in order:
+        if G.nodes[node]["kind"] == "output":
+            for key in sorted(state[node], key=repr):
+                coord = {m: c for m, c in state[node][key].items() if c}
                 if coord:
                     coords.append(coord)
     return coords
