@@ -52,7 +52,7 @@ from ..models._model import Model
 from .fields import explicit_fields
 from .flow import SIGN_FLOWS
 
-__all__ = ["SIGN_FLOWS", "SignAnalysis", "sign_analysis", "rational_rank"]
+__all__ = ["SIGN_FLOWS", "SignAnalysis", "sign_analysis"]
 
 MAX_DIM = 400
 MAX_COORDINATES = 5_000
@@ -84,20 +84,6 @@ def _reduce(basis: list[tuple[int, list[int]]], row: list[int]) -> list[int] | N
             if d > 1:
                 v = [x // d for x in v]
     return v if any(v) else None
-
-
-def rational_rank(rows: list[list[int]]) -> int:
-    """Exact rank over Q of integer rows (fraction-free elimination).
-
-    >>> rational_rank([[1, 1], [1, -1], [2, 0]])
-    2
-    """
-    basis: list[tuple[int, list[int]]] = []
-    for row in rows:
-        v = _reduce(basis, row)
-        if v is not None:
-            basis.append((next(i for i, x in enumerate(v) if x), v))
-    return len(basis)
 
 
 def _sign(x: int) -> int:
